@@ -1,0 +1,3 @@
+"""Full-focal-plane sky correction for LSST-style pipelines."""
+
+from .version import __version__

@@ -1,0 +1,299 @@
+"""Pixel arrays with an origin: ``ImageF``/``ImageD`` and their shared base.
+
+Pixel ``(x, y)`` in afw is ``array[y, x]`` in numpy.  ``xy0`` is the PARENT
+position of ``array[0, 0]``; bounding boxes and sub-image requests are in
+PARENT coordinates unless ``LOCAL`` is asked for.
+"""
+
+from __future__ import annotations
+
+__all__ = ["LOCAL", "PARENT", "ImageBase", "ImageD", "ImageF", "ImageOrigin"]
+
+import enum
+from typing import Any, ClassVar, Self
+
+import numpy as np
+
+from ..geom import Box2I, Extent2I, Point2I
+
+
+class ImageOrigin(enum.IntEnum):
+    """Whether a bounding box is relative to the parent image or the array."""
+
+    PARENT = 0
+    LOCAL = 1
+
+
+PARENT = ImageOrigin.PARENT
+LOCAL = ImageOrigin.LOCAL
+
+
+class ImageBase:
+    """A 2-d numpy array plus an integer origin.
+
+    Sub-images (``image[bbox]`` or ``Factory(image, bbox)``) are views that
+    share pixels with their parent, as in afw.
+    """
+
+    dtype: ClassVar[np.dtype[Any]]
+
+    def __init__(
+        self,
+        arg: Box2I | Extent2I | np.ndarray | ImageBase | int | None = None,
+        height: int | None = None,
+        *,
+        xy0: Point2I | None = None,
+        deep: bool = False,
+        bbox: Box2I | None = None,
+        origin: ImageOrigin = PARENT,
+        initialValue: Any = 0,
+    ) -> None:
+        x0, y0 = (0, 0) if xy0 is None else (int(xy0[0]), int(xy0[1]))
+        if isinstance(arg, ImageBase):
+            source = arg._sub_array(bbox, origin) if bbox is not None else arg._array
+            sx0, sy0 = arg._x0, arg._y0
+            if bbox is not None:
+                sx0, sy0 = self._parent_min(arg, bbox, origin)
+            # A deep copy may convert the pixel type (afw's ImageD(ImageF, deep=True)).
+            self._array = source.astype(self.dtype) if deep else self._check_dtype(source, "image")
+            self._x0, self._y0 = sx0, sy0
+            return
+        if isinstance(arg, np.ndarray):
+            if arg.ndim != 2:
+                raise ValueError(f"{type(self).__name__} needs a 2-d array, got shape {arg.shape}")
+            array = self._check_dtype(arg, "array")
+            self._array = array.copy() if deep else array
+        elif isinstance(arg, Box2I):
+            x0, y0 = arg.getMinX(), arg.getMinY()
+            self._array = np.full((arg.getHeight(), arg.getWidth()), initialValue, dtype=self.dtype)
+        elif isinstance(arg, Extent2I):
+            self._array = np.full((arg.y, arg.x), initialValue, dtype=self.dtype)
+        elif isinstance(arg, int | np.integer):
+            if height is None:
+                raise TypeError(f"{type(self).__name__}(width, height) needs a height")
+            if arg < 0 or height < 0:
+                raise ValueError(f"image dimensions must be non-negative, got {arg}x{height}")
+            self._array = np.full((height, int(arg)), initialValue, dtype=self.dtype)
+        elif arg is None:
+            self._array = np.zeros((0, 0), dtype=self.dtype)
+        else:
+            raise TypeError(f"cannot make a {type(self).__name__} from {type(arg).__name__}")
+        self._x0, self._y0 = x0, y0
+
+    # Construction helpers -------------------------------------------------
+    @classmethod
+    def _check_dtype(cls, array: np.ndarray, what: str) -> np.ndarray:
+        if array.dtype != cls.dtype:
+            raise TypeError(
+                f"{cls.__name__} needs a {cls.dtype} {what}, got {array.dtype}; "
+                f"convert explicitly with array.astype(np.{cls.dtype})"
+            )
+        return array
+
+    @staticmethod
+    def _parent_min(image: ImageBase, bbox: Box2I, origin: ImageOrigin) -> tuple[int, int]:
+        if origin == LOCAL:
+            return bbox.getMinX() + image._x0, bbox.getMinY() + image._y0
+        return bbox.getMinX(), bbox.getMinY()
+
+    def _local_slices(self, bbox: Box2I, origin: ImageOrigin = PARENT) -> tuple[slice, slice]:
+        """Array slices for ``bbox``; raise if it is not inside this image."""
+        local = Box2I(bbox)
+        if origin == PARENT:
+            local.shift(Extent2I(-self._x0, -self._y0))
+        full = Box2I(Point2I(0, 0), Extent2I(self.getWidth(), self.getHeight()))
+        if not full.contains(local):
+            raise IndexError(
+                f"bounding box {bbox} ({origin.name}) is not inside the image bbox {self.getBBox()}"
+            )
+        return local.slices
+
+    def _sub_array(self, bbox: Box2I, origin: ImageOrigin = PARENT) -> np.ndarray:
+        return self._array[self._local_slices(bbox, origin)]
+
+    # Pixels and geometry -------------------------------------------------
+    @property
+    def array(self) -> np.ndarray:
+        """The pixel array (a view: writing to it changes the image)."""
+        return self._array
+
+    @array.setter
+    def array(self, value: Any) -> None:
+        self._array[...] = value
+
+    def getArray(self) -> np.ndarray:
+        return self._array
+
+    def getX0(self) -> int:
+        return self._x0
+
+    def getY0(self) -> int:
+        return self._y0
+
+    def getXY0(self) -> Point2I:
+        return Point2I(self._x0, self._y0)
+
+    def setXY0(self, xy0: Point2I | tuple[int, int], y0: int | None = None) -> None:
+        if y0 is not None:
+            self._x0, self._y0 = int(xy0), int(y0)  # type: ignore[arg-type]
+        else:
+            self._x0, self._y0 = int(xy0[0]), int(xy0[1])
+
+    def getWidth(self) -> int:
+        return int(self._array.shape[1])
+
+    def getHeight(self) -> int:
+        return int(self._array.shape[0])
+
+    def getDimensions(self) -> Extent2I:
+        return Extent2I(self.getWidth(), self.getHeight())
+
+    def getBBox(self, origin: ImageOrigin = PARENT) -> Box2I:
+        start = Point2I(self._x0, self._y0) if origin == PARENT else Point2I(0, 0)
+        return Box2I(start, self.getDimensions())
+
+    width = property(getWidth)
+    height = property(getHeight)
+
+    def __len__(self) -> int:
+        return self.getHeight()
+
+    # Copies and views ----------------------------------------------------
+    def clone(self) -> Self:
+        """A deep copy with the same origin."""
+        return type(self)(self._array.copy(), xy0=self.getXY0())
+
+    def Factory(self, *args: Any, **kwargs: Any) -> Self:
+        return type(self)(*args, **kwargs)
+
+    def subset(self, bbox: Box2I, origin: ImageOrigin = PARENT) -> Self:
+        """A view of the pixels in ``bbox``."""
+        return type(self)(self, bbox=bbox, origin=origin)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, Box2I):
+            return self.subset(index)
+        if isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
+            return self.subset(index[0], index[1])
+        if isinstance(index, tuple) and len(index) == 2 and all(isinstance(i, int | Point2I) for i in index):
+            x, y = index
+            return self._array[y - self._y0, x - self._x0]
+        if isinstance(index, Point2I):
+            return self._array[index.y - self._y0, index.x - self._x0]
+        raise TypeError(f"unsupported index {index!r}; use a Box2I or an (x, y) pixel")
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, Box2I):
+            target = self._sub_array(index)
+        elif isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
+            target = self._sub_array(index[0], index[1])
+        elif isinstance(index, tuple) and len(index) == 2:
+            x, y = index
+            self._array[y - self._y0, x - self._x0] = value
+            return
+        else:
+            raise TypeError(f"unsupported index {index!r}; use a Box2I or an (x, y) pixel")
+        target[...] = value.array if isinstance(value, ImageBase) else value
+
+    def set(self, value: Any) -> None:
+        """Set every pixel to ``value``."""
+        self._array[...] = value
+
+    def assign(self, rhs: ImageBase, bbox: Box2I | None = None, origin: ImageOrigin = PARENT) -> None:
+        """Copy ``rhs`` pixels into ``bbox`` (the whole image when `None`)."""
+        target = self._array if bbox is None else self._sub_array(bbox, origin)
+        if target.shape != rhs.array.shape:
+            raise ValueError(f"cannot assign a {rhs.array.shape} image into a {target.shape} region")
+        target[...] = rhs.array
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(bbox={self.getBBox()!r})"
+
+
+def _operand(image: ImageBase, other: Any) -> Any:
+    """The numpy operand for image arithmetic, checking the dimensions as afw does."""
+    if isinstance(other, ImageBase):
+        if other.array.shape != image.array.shape:
+            raise ValueError(
+                f"images are of different size: {image.getDimensions()} vs {other.getDimensions()}"
+            )
+        return other.array
+    if isinstance(other, np.ndarray):
+        raise TypeError("image arithmetic takes a scalar or an image of the same size, not a raw array")
+    return image.array.dtype.type(other)
+
+
+class _ArithmeticImage(ImageBase):
+    """In-place arithmetic with scalars and same-sized images, in the pixel type."""
+
+    def __iadd__(self, other: Any) -> Self:
+        self._array += _operand(self, other)
+        return self
+
+    def __isub__(self, other: Any) -> Self:
+        self._array -= _operand(self, other)
+        return self
+
+    def __imul__(self, other: Any) -> Self:
+        self._array *= _operand(self, other)
+        return self
+
+    def __itruediv__(self, other: Any) -> Self:
+        self._array /= _operand(self, other)
+        return self
+
+    def scaledPlus(self, c: float, other: ImageBase) -> None:
+        self._array += self._array.dtype.type(c) * _operand(self, other)
+
+    def scaledMinus(self, c: float, other: ImageBase) -> None:
+        self._array -= self._array.dtype.type(c) * _operand(self, other)
+
+    def __add__(self, other: Any) -> Self:
+        result = self.clone()
+        result += other
+        return result
+
+    def __sub__(self, other: Any) -> Self:
+        result = self.clone()
+        result -= other
+        return result
+
+    def __mul__(self, other: Any) -> Self:
+        result = self.clone()
+        result *= other
+        return result
+
+    def __truediv__(self, other: Any) -> Self:
+        result = self.clone()
+        result /= other
+        return result
+
+
+class ImageF(_ArithmeticImage):
+    """A float32 image (``lsst.afw.image.ImageF``).
+
+    Parameters
+    ----------
+    arg : `Box2I`, `Extent2I`, `int`, `numpy.ndarray` or `ImageF`
+        A bounding box (sets xy0), dimensions, a width (with ``height``), a
+        float32 array (shared unless ``deep``), or another image (a view of
+        ``bbox`` in it, or a copy if ``deep``).
+    height : `int`, optional
+        The height, when ``arg`` is a width.
+    xy0 : `Point2I`, optional
+        The origin, when ``arg`` is an array or dimensions.
+    deep : `bool`
+        Copy the pixels instead of sharing them.
+    bbox, origin
+        The region of a parent image to view.
+    initialValue : `float`
+        The value of new pixels.
+    """
+
+    dtype = np.dtype(np.float32)
+
+
+class ImageD(_ArithmeticImage):
+    """A float64 image (``lsst.afw.image.ImageD``)."""
+
+    dtype = np.dtype(np.float64)
