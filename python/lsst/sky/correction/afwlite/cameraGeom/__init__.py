@@ -1,0 +1,1 @@
+"""afw-shaped ``lsst.afw.cameraGeom``."""
