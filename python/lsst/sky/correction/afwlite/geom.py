@@ -149,8 +149,9 @@ class Box2I:
 
     Parameters
     ----------
-    minimum : `Point2I`, optional
-        The first pixel of the box.  With no arguments the box is empty.
+    minimum : `Point2I` or `Box2I`, optional
+        The first pixel of the box, or a box to copy.  With no arguments the
+        box is empty.
     corner : `Extent2I` or `Point2I`, optional
         Either the dimensions of the box (an `Extent2I`) or its inclusive
         maximum pixel (a `Point2I`).  When a maximum is given the box spans
@@ -158,8 +159,14 @@ class Box2I:
     """
 
     __slots__ = ("_maxX", "_maxY", "_minX", "_minY")
+    _minX: int
+    _minY: int
+    _maxX: int
+    _maxY: int
 
-    def __init__(self, minimum: Point2I | None = None, corner: Extent2I | Point2I | None = None) -> None:
+    def __init__(
+        self, minimum: Point2I | Box2I | None = None, corner: Extent2I | Point2I | None = None
+    ) -> None:
         if minimum is None:
             self._set_empty()
             return
@@ -423,16 +430,22 @@ class Box2D:
 
     Parameters
     ----------
-    minimum : `Point2D`, `Box2I` or `None`
-        The minimum corner, or an integer box whose pixel edges the new box
-        covers.  With no arguments the box is empty.
+    minimum : `Point2D`, `Box2I`, `Box2D` or `None`
+        The minimum corner, an integer box whose pixel edges the new box
+        covers, or a box to copy.  With no arguments the box is empty.
     corner : `Point2D` or `Extent2D`, optional
         The maximum corner or the dimensions.
     """
 
     __slots__ = ("_maxX", "_maxY", "_minX", "_minY")
+    _minX: float
+    _minY: float
+    _maxX: float
+    _maxY: float
 
-    def __init__(self, minimum: Point2D | Box2I | None = None, corner: Point2D | Extent2D | None = None) -> None:
+    def __init__(
+        self, minimum: Point2D | Box2I | Box2D | None = None, corner: Point2D | Extent2D | None = None
+    ) -> None:
         if minimum is None:
             self._minX = self._minY = math.nan
             self._maxX = self._maxY = math.nan

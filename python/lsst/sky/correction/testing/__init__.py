@@ -1,0 +1,3 @@
+"""Helpers for tests of code that uses sky_correction's afw-shaped objects."""
+
+from ._dummy_camera import *
