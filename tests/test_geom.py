@@ -71,3 +71,10 @@ def test_point_extent_arithmetic() -> None:
 def test_box_needs_corner() -> None:
     with pytest.raises(TypeError, match="dimensions or a maximum"):
         Box2I(Point2I(0, 0))
+
+
+def test_point2i_from_point2d_rounds_half_up_like_lsst_geom() -> None:
+    # lsst/geom Point.cc converts with floor(v + 0.5), not truncation.
+    assert Point2I(Point2D(2.5, -2.5)) == Point2I(3, -2)
+    assert Point2I(Point2D(2.49, -0.51)) == Point2I(2, -1)
+    assert Point2I(Point2D(-0.2, 7.7)) == Point2I(0, 8)

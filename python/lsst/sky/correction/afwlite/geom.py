@@ -112,11 +112,22 @@ class Extent2D(_Pair):
         return Extent2D(self._x / divisor, self._y / divisor)
 
 
+def _round_half_up(value: Any) -> int:
+    """lsst.geom's float-to-int point conversion: ``floor(v + 0.5)``."""
+    if isinstance(value, int):
+        return value
+    return math.floor(value + 0.5)
+
+
 class Point2I(_Pair):
-    """An integer pixel position (``lsst.geom.Point2I``)."""
+    """An integer pixel position (``lsst.geom.Point2I``).
+
+    Built from floating-point values (e.g. ``Point2I(Point2D(...))``), it rounds
+    half up, ``floor(v + 0.5)``, exactly as lsst.geom does.
+    """
 
     __slots__ = ()
-    _cast = int
+    _cast = staticmethod(_round_half_up)
 
     def __add__(self, other: Extent2I) -> Point2I:
         return Point2I(self._x + other.x, self._y + other.y)

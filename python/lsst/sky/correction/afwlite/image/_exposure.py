@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = ["ExposureF", "makeExposure"]
 
+import os
 from typing import Any, Self
 
 from ..geom import Box2I, Extent2I, Point2I
@@ -18,11 +19,15 @@ class ExposureF:
 
     Parameters
     ----------
-    arg : `MaskedImageF`, `ExposureF`, `Box2I`, `Extent2I` or `int`
+    arg : `MaskedImageF`, `ExposureF`, `Box2I`, `Extent2I`, `int` or `str`
         The masked image (shared, not copied), an exposure to view or copy,
-        a bounding box, dimensions, or a width (with ``height``).
+        a bounding box, dimensions, a width (with ``height``), or the name
+        of a FITS file to read.
     bbox, origin, deep
         With an exposure as ``arg``: the region to view, and whether to copy.
+        With a FITS file name as ``arg``: the region to read.
+    allowUnsafe : `bool`
+        When reading a file: convert pixel types that do not fit.
 
     Notes
     -----
@@ -32,6 +37,8 @@ class ExposureF:
     ``archive`` so that a writer can copy them byte for byte.
     """
 
+    _maskedImage: MaskedImageF
+
     def __init__(
         self,
         arg: Any = None,
@@ -40,12 +47,19 @@ class ExposureF:
         bbox: Box2I | None = None,
         origin: ImageOrigin = PARENT,
         deep: bool = False,
+        allowUnsafe: bool = False,
     ) -> None:
         self._detector: Any = None
         self._metadata = PropertyList()
         self.archive: Any = None
-        if isinstance(arg, ExposureF):
-            view = dict(bbox=bbox, origin=origin) if bbox is not None else {}
+        if isinstance(arg, str | os.PathLike):
+            # afw's Exposure(fileName, bbox, origin, conformMasks, allowUnsafe).
+            from ..fits._image_io import read_exposure
+
+            loaded = read_exposure(arg, bbox=bbox, origin=origin, allowUnsafe=allowUnsafe)
+            self.__dict__.update(loaded.__dict__)
+        elif isinstance(arg, ExposureF):
+            view: dict[str, Any] = {"bbox": bbox, "origin": origin} if bbox is not None else {}
             self._maskedImage = MaskedImageF(arg._maskedImage, deep=deep, **view)
             self._detector = arg._detector
             self._metadata = arg._metadata.copy()
@@ -183,6 +197,27 @@ class ExposureF:
         if isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
             return self.subset(index[0], index[1])
         raise TypeError(f"unsupported index {index!r}; use a Box2I")
+
+    # FITS ------------------------------------------------------------------
+    @classmethod
+    def readFits(cls, fileName: str | os.PathLike[str]) -> Self:
+        """Read an exposure from a FITS file (afw's ``readFits``)."""
+        return cls(fileName)
+
+    def writeFits(self, fileName: str | os.PathLike[str], *, compression: Any = None) -> None:
+        """Write afw's Exposure layout; a carried archive is copied back verbatim.
+
+        Parameters
+        ----------
+        fileName : `str` or path-like
+            The destination (replaced atomically).
+        compression : `str` or mapping, optional
+            ``"lossless"`` for GZIP_2 one-row tiles on every plane; default
+            uncompressed.
+        """
+        from ..fits._image_io import write_exposure
+
+        write_exposure(self, fileName, compression=compression)
 
     def __repr__(self) -> str:
         return f"ExposureF(bbox={self.getBBox()!r})"

@@ -10,11 +10,15 @@ from __future__ import annotations
 __all__ = ["LOCAL", "PARENT", "ImageBase", "ImageD", "ImageF", "ImageOrigin"]
 
 import enum
-from typing import Any, ClassVar, Self
+import os
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
 from ..geom import Box2I, Extent2I, Point2I
+
+if TYPE_CHECKING:
+    from ._property_list import PropertyList
 
 
 class ImageOrigin(enum.IntEnum):
@@ -36,10 +40,13 @@ class ImageBase:
     """
 
     dtype: ClassVar[np.dtype[Any]]
+    _array: np.ndarray
+    _x0: int
+    _y0: int
 
     def __init__(
         self,
-        arg: Box2I | Extent2I | np.ndarray | ImageBase | int | None = None,
+        arg: Box2I | Extent2I | np.ndarray | ImageBase | int | str | os.PathLike[str] | None = None,
         height: int | None = None,
         *,
         xy0: Point2I | None = None,
@@ -47,7 +54,25 @@ class ImageBase:
         bbox: Box2I | None = None,
         origin: ImageOrigin = PARENT,
         initialValue: Any = 0,
+        hdu: int | None = None,
+        metadata: PropertyList | None = None,
+        allowUnsafe: bool = False,
     ) -> None:
+        if isinstance(arg, str | os.PathLike):
+            # afw's Image(fileName, hdu, metadata, bbox, origin, allowUnsafe).
+            from ..fits._image_io import read_image
+
+            loaded = read_image(
+                arg,
+                type(self),
+                hdu=height if height is not None else hdu,
+                bbox=bbox,
+                origin=origin,
+                allowUnsafe=allowUnsafe,
+                metadata=metadata,
+            )
+            self.__dict__.update(loaded.__dict__)
+            return
         x0, y0 = (0, 0) if xy0 is None else (int(xy0[0]), int(xy0[1]))
         if isinstance(arg, ImageBase):
             source = arg._sub_array(bbox, origin) if bbox is not None else arg._array
@@ -135,7 +160,7 @@ class ImageBase:
 
     def setXY0(self, xy0: Point2I | tuple[int, int], y0: int | None = None) -> None:
         if y0 is not None:
-            self._x0, self._y0 = int(xy0), int(y0)  # type: ignore[arg-type]
+            self._x0, self._y0 = int(xy0), int(y0)  # type: ignore[call-overload]
         else:
             self._x0, self._y0 = int(xy0[0]), int(xy0[1])
 
@@ -206,6 +231,48 @@ class ImageBase:
             raise ValueError(f"cannot assign a {rhs.array.shape} image into a {target.shape} region")
         target[...] = rhs.array
 
+    # FITS ------------------------------------------------------------------
+    @classmethod
+    def readFits(cls, fileName: str | os.PathLike[str], hdu: int | None = None) -> Self:
+        """Read an image from one HDU of a FITS file (afw's ``readFits``).
+
+        Parameters
+        ----------
+        fileName : `str` or path-like
+            The file.
+        hdu : `int`, optional
+            0-based HDU; by default the primary, or HDU 1 when the primary
+            is empty.
+        """
+        from ..fits._image_io import read_image
+
+        return read_image(fileName, cls, hdu=hdu)
+
+    def writeFits(
+        self,
+        fileName: str | os.PathLike[str],
+        metadata: PropertyList | None = None,
+        mode: str = "w",
+        *,
+        compression: Any = None,
+    ) -> None:
+        """Write the image to a FITS file as afw does (xy0 in the "A" WCS).
+
+        Parameters
+        ----------
+        fileName : `str` or path-like
+            The destination.
+        metadata : `PropertyList`, optional
+            Header cards to write with the pixels.
+        mode : `str`
+            ``"w"`` to replace the file, ``"a"`` to append an extension.
+        compression : `str` or mapping, optional
+            ``"lossless"`` for GZIP_2 one-row tiles; default uncompressed.
+        """
+        from ..fits._image_io import write_image
+
+        write_image(self, fileName, metadata=metadata, mode=mode, compression=compression)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(bbox={self.getBBox()!r})"
 
@@ -274,12 +341,12 @@ class ImageF(_ArithmeticImage):
 
     Parameters
     ----------
-    arg : `Box2I`, `Extent2I`, `int`, `numpy.ndarray` or `ImageF`
+    arg : `Box2I`, `Extent2I`, `int`, `numpy.ndarray`, `ImageF` or `str`
         A bounding box (sets xy0), dimensions, a width (with ``height``), a
-        float32 array (shared unless ``deep``), or another image (a view of
-        ``bbox`` in it, or a copy if ``deep``).
+        float32 array (shared unless ``deep``), another image (a view of
+        ``bbox`` in it, or a copy if ``deep``), or a FITS file name.
     height : `int`, optional
-        The height, when ``arg`` is a width.
+        The height, when ``arg`` is a width; the HDU, when it is a file name.
     xy0 : `Point2I`, optional
         The origin, when ``arg`` is an array or dimensions.
     deep : `bool`
@@ -288,6 +355,10 @@ class ImageF(_ArithmeticImage):
         The region of a parent image to view.
     initialValue : `float`
         The value of new pixels.
+    hdu, metadata, allowUnsafe
+        When reading a file: the 0-based HDU (default: skip an empty
+        primary), a `PropertyList` to fill with the header, and whether to
+        convert pixel types that do not fit.
     """
 
     dtype = np.dtype(np.float32)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["DEFAULT_MASK_PLANES", "Mask", "MaskPlaneDict", "MaskX"]
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Self
 
@@ -126,15 +127,20 @@ class Mask(ImageBase):
     Parameters
     ----------
     arg
-        As for `ImageF`; an array must be int32.
+        As for `ImageF`; an array must be int32.  A file name reads the mask
+        and its ``MP_*`` plane dictionary from the file (``hdu``, ``bbox``,
+        ``origin``, ``metadata`` and ``allowUnsafe`` as for `ImageF`).
     planeDict : `MaskPlaneDict` or `dict`, optional
         The plane names of this mask.  Default: the shared default dictionary.
     """
 
     dtype = np.dtype(np.int32)
+    _planes: MaskPlaneDict
 
     def __init__(self, arg: Any = None, height: int | None = None, *, planeDict: Any = None, **kwargs: Any):
         super().__init__(arg, height, **kwargs)
+        if isinstance(arg, str | os.PathLike):
+            return  # read from a file: the file's MP_* planes are already in place
         if planeDict is None and isinstance(arg, Mask):
             planeDict = arg._planes
         if planeDict is None:

@@ -11,7 +11,7 @@ operation             image            mask             variance
 ``± ImageF``          ``± I``          unchanged        unchanged
 ``*/ ImageF``         ``*/ I``         unchanged        ``*/ I²``
 ``± MaskedImageF``    ``± I``          OR               ``+ V``
-``* MaskedImageF``    ``× I``          OR               ``I₂²V₁ + I₁²V₂``
+``* MaskedImageF``    ``* I``          OR               ``I₂²V₁ + I₁²V₂``
 ``/ MaskedImageF``    ``/ I``          OR               ``(I₂²V₁ + I₁²V₂) / I₂⁴``
 ====================  ===============  ===============  ============================
 """
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 __all__ = ["MaskedImageF", "makeMaskedImage"]
 
-from typing import Any, Self
+import os
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -28,24 +29,38 @@ from ..geom import Box2I, Extent2I, Point2I
 from ._image import PARENT, ImageBase, ImageF, ImageOrigin
 from ._mask import Mask
 
+if TYPE_CHECKING:
+    from ._property_list import PropertyList
+
 
 class MaskedImageF:
     """An `ImageF`, a `Mask` and a variance `ImageF` with one bounding box.
 
     Parameters
     ----------
-    arg : `Box2I`, `Extent2I`, `int`, `ImageF` or `MaskedImageF`
+    arg : `Box2I`, `Extent2I`, `int`, `ImageF`, `MaskedImageF` or `str`
         A bounding box, dimensions, a width (with ``height``), an image
-        (with optional ``mask`` and ``variance``; shared, not copied), or
+        (with optional ``mask`` and ``variance``; shared, not copied),
         another masked image (a view of ``bbox`` in it, or a copy if
-        ``deep``).
+        ``deep``), or a FITS file name (``bbox`` then selects the region
+        read).
     height : `int`, optional
         The height, when ``arg`` is a width.
     mask, variance : optional
         The other planes when ``arg`` is an `ImageF`; zeros when absent.
     planeDict : optional
         The mask plane dictionary of a newly made mask.
+    metadata, imageMetadata, maskMetadata, varianceMetadata : `PropertyList`, optional
+        When ``arg`` is a FITS file name: filled with the primary and plane
+        headers, as afw's reader does.
+    needAllHdus, allowUnsafe : `bool`
+        When reading a file: raise if mask or variance is missing (instead of
+        using zeros); convert pixel types that do not fit.
     """
+
+    _image: ImageF
+    _mask: Mask
+    _variance: ImageF
 
     def __init__(
         self,
@@ -58,9 +73,32 @@ class MaskedImageF:
         bbox: Box2I | None = None,
         origin: ImageOrigin = PARENT,
         planeDict: Any = None,
+        metadata: PropertyList | None = None,
+        imageMetadata: PropertyList | None = None,
+        maskMetadata: PropertyList | None = None,
+        varianceMetadata: PropertyList | None = None,
+        needAllHdus: bool = False,
+        allowUnsafe: bool = False,
     ) -> None:
+        if isinstance(arg, str | os.PathLike):
+            # afw's MaskedImage(fileName, metadata, bbox, origin, ...).
+            from ..fits._image_io import read_masked_image
+
+            loaded = read_masked_image(
+                arg,
+                bbox=bbox,
+                origin=origin,
+                needAllHdus=needAllHdus,
+                allowUnsafe=allowUnsafe,
+                metadata=metadata,
+                imageMetadata=imageMetadata,
+                maskMetadata=maskMetadata,
+                varianceMetadata=varianceMetadata,
+            )
+            self._image, self._mask, self._variance = loaded._image, loaded._mask, loaded._variance
+            return
         if isinstance(arg, MaskedImageF):
-            view = dict(bbox=bbox, origin=origin) if bbox is not None else {}
+            view: dict[str, Any] = {"bbox": bbox, "origin": origin} if bbox is not None else {}
             self._image = ImageF(arg._image, deep=deep, **view)
             self._mask = Mask(arg._mask, deep=deep, **view)
             self._variance = ImageF(arg._variance, deep=deep, **view)
@@ -277,6 +315,46 @@ class MaskedImageF:
         self._image.array -= c32 * other._image.array
         self._mask.array |= other._mask.array
         self._variance.array += c32 * c32 * other._variance.array
+
+    # FITS ------------------------------------------------------------------
+    @classmethod
+    def readFits(cls, fileName: str | os.PathLike[str]) -> Self:
+        """Read a masked image from a FITS file (afw's ``readFits``)."""
+        return cls(fileName)
+
+    def writeFits(
+        self,
+        fileName: str | os.PathLike[str],
+        metadata: PropertyList | None = None,
+        imageMetadata: PropertyList | None = None,
+        maskMetadata: PropertyList | None = None,
+        varianceMetadata: PropertyList | None = None,
+        *,
+        compression: Any = None,
+    ) -> None:
+        """Write afw's layout: empty primary (``metadata``), IMAGE, MASK, VARIANCE.
+
+        Parameters
+        ----------
+        fileName : `str` or path-like
+            The destination (replaced atomically).
+        metadata, imageMetadata, maskMetadata, varianceMetadata : `PropertyList`, optional
+            Header cards for the primary and each plane.
+        compression : `str` or mapping, optional
+            ``"lossless"`` for GZIP_2 one-row tiles on every plane; default
+            uncompressed.
+        """
+        from ..fits._image_io import write_masked_image
+
+        write_masked_image(
+            self,
+            fileName,
+            metadata=metadata,
+            imageMetadata=imageMetadata,
+            maskMetadata=maskMetadata,
+            varianceMetadata=varianceMetadata,
+            compression=compression,
+        )
 
     def __repr__(self) -> str:
         return f"MaskedImageF(bbox={self.getBBox()!r})"

@@ -99,7 +99,9 @@ class PropertyList:
             yield name, values[-1]
 
     def toDict(self) -> dict[str, Any]:
-        return {name: values[-1] if len(values) == 1 else list(values) for name, values in self._values.items()}
+        return {
+            name: values[-1] if len(values) == 1 else list(values) for name, values in self._values.items()
+        }
 
     def copy(self) -> PropertyList:
         result = PropertyList()

@@ -1,1 +1,223 @@
-__all__: list[str] = []
+"""Block reductions: ``binImage`` and the cell statistics of a background.
+
+`binImage` follows lsst/afw ``binImage.cc``; `makeBackgroundStatsImage` builds
+the statistics image of afw's ``BackgroundMI(image, bctrl)`` constructor
+(lsst/afw ``BackgroundMI.cc``).  Both work on whole arrays: binning loops
+only over the offsets inside one block, and the background cells are
+gathered into one padded ``(nCells, cellPixels)`` array and reduced by
+`computeGroupStatistics` in a single call.
+"""
+
+from __future__ import annotations
+
+__all__ = ["binImage", "makeBackgroundStatsImage"]
+
+import numpy as np
+
+from ..image import ImageBase, ImageD, ImageF, Mask, MaskedImageF
+from ._bin_geometry import binGeometry
+from ._errors import InvalidParameterError
+from ._statistics import Property, StatisticsControl, _checkFlags, computeGroupStatistics
+
+
+def _checkBinning(binX: int, binY: int) -> None:
+    for name, value in (("binX", binX), ("binY", binY)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise TypeError(f"binImage: {name} must be an integer, got {value!r}")
+    if binX <= 0 or binY <= 0:
+        raise InvalidParameterError(f"binImage: binning must be > 0, saw {binX}x{binY}")
+
+
+def _blockSum(array: np.ndarray, binX: int, binY: int) -> np.ndarray:
+    """Sum ``binX`` x ``binY`` blocks in the array's own type, in afw's order.
+
+    afw adds the ``binX`` pixels of each block row left to right, then adds
+    those row sums to a zeroed output top to bottom.  Doing the same keeps
+    float32 results bit-identical to afw's.  The loops run over the offsets
+    within a block; each step is one operation on the whole image.
+    """
+    outHeight, outWidth = array.shape[0] // binY, array.shape[1] // binX
+    blocks = array[: outHeight * binY, : outWidth * binX].reshape(outHeight, binY, outWidth, binX)
+    rowSums = blocks[:, :, :, 0].copy()
+    for dx in range(1, binX):
+        rowSums += blocks[:, :, :, dx]
+    total = np.zeros((outHeight, outWidth), dtype=array.dtype)
+    for dy in range(binY):
+        total += rowSums[:, dy, :]
+    return total
+
+
+def _blockOr(array: np.ndarray, binX: int, binY: int) -> np.ndarray:
+    """The bitwise OR of each ``binX`` x ``binY`` block."""
+    outHeight, outWidth = array.shape[0] // binY, array.shape[1] // binX
+    blocks = array[: outHeight * binY, : outWidth * binX].reshape(outHeight, binY, outWidth, binX)
+    return np.bitwise_or.reduce(np.bitwise_or.reduce(blocks, axis=3), axis=1)
+
+
+def binImage[T: (ImageF, ImageD, MaskedImageF)](
+    image: T, binX: int, binY: int | Property | None = None, flags: int = Property.MEAN
+) -> T:
+    """Average ``binX`` x ``binY`` blocks of pixels (``lsst.afw.math.binImage``).
+
+    Parameters
+    ----------
+    image : `ImageF`, `ImageD` or `MaskedImageF`
+        The image to bin.
+    binX : `int`
+        Input columns per output pixel (> 0).
+    binY : `int` or `Property`, optional
+        Input rows per output pixel (> 0); ``binX`` when omitted.  A
+        `Property` here is taken as ``flags``, like afw's
+        ``binImage(image, binsize, flags)`` overload.
+    flags : `Property`
+        How to combine a block; only ``MEAN`` is supported, as in afw.
+
+    Returns
+    -------
+    binned : same type as ``image``
+        ``W // binX`` x ``H // binY`` pixels; remainder columns and rows on
+        the high side are dropped.  ``xy0`` is the input's, *not* divided by
+        the binning.  The image plane is the block sum divided by
+        ``binX * binY`` in the pixel type, the mask the OR of the block, the
+        variance the block sum divided by ``(binX * binY) ** 2``.  NaNs are
+        not treated specially: one NaN makes its block NaN.
+
+    Raises
+    ------
+    TypeError
+        Raised for unsupported image types or non-integer binning.
+    InvalidParameterError
+        Raised if ``flags`` is not ``MEAN`` or a binning factor is not positive.
+    """
+    if isinstance(binY, Property):
+        flags, rowsPerBin = binY, binX
+    else:
+        rowsPerBin = binX if binY is None else binY
+    checked = _checkFlags(flags, "binImage")
+    if checked != Property.MEAN:
+        raise InvalidParameterError(f"binImage: only MEAN is supported, saw {checked!r} ({int(checked):#x})")
+    _checkBinning(binX, rowsPerBin)
+    count = binX * rowsPerBin
+
+    if isinstance(image, MaskedImageF):
+        pixels = _blockSum(image.image.array, binX, rowsPerBin)
+        pixels /= np.float32(count)
+        variance = _blockSum(image.variance.array, binX, rowsPerBin)
+        variance /= np.float32(count * count)
+        mask = _blockOr(image.mask.array, binX, rowsPerBin)
+        xy0 = image.getXY0()
+        return MaskedImageF(
+            ImageF(pixels, xy0=xy0),
+            mask=Mask(mask, xy0=xy0, planeDict=image.mask.planeDict),
+            variance=ImageF(variance, xy0=xy0),
+        )
+    if isinstance(image, ImageF | ImageD):
+        pixels = _blockSum(image.array, binX, rowsPerBin)
+        pixels /= pixels.dtype.type(count)
+        return type(image)(pixels, xy0=image.getXY0())
+    if isinstance(image, ImageBase):
+        raise TypeError(f"binImage: cannot bin a {type(image).__name__}; use ImageF, ImageD or MaskedImageF")
+    raise TypeError(f"binImage: expected an ImageF, ImageD or MaskedImageF, got {type(image).__name__}")
+
+
+def _gatherCells(array: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """Copy cells of ``array`` into an ``(nCells, cellPixels)`` array, row-major over cells.
+
+    ``rows`` is ``(ny, cellHeight)`` and ``columns`` ``(nx, cellWidth)``:
+    the pixel indices of each cell along each axis.  Two ``take`` calls
+    (whole rows, then columns) beat one broadcast fancy index.
+    """
+    ny, cellHeight = rows.shape
+    nx, cellWidth = columns.shape
+    cellRows = np.take(array, rows.reshape(-1), axis=0)
+    cellPixels = np.take(cellRows, columns.reshape(-1), axis=1)
+    byCell = cellPixels.reshape(ny, cellHeight, nx, cellWidth).transpose(0, 2, 1, 3)
+    return byCell.reshape(ny * nx, cellHeight * cellWidth)
+
+
+def makeBackgroundStatsImage(
+    maskedImage: MaskedImageF, nx: int, ny: int, prop: Property, sctrl: StatisticsControl
+) -> MaskedImageF:
+    """Build the ``nx`` x ``ny`` statistics image of afw's ``BackgroundMI(image, bctrl)``.
+
+    Parameters
+    ----------
+    maskedImage : `MaskedImageF`
+        The image whose background is measured.
+    nx, ny : `int`
+        Number of cells along x and y (``1 <= nx <= width``, likewise y).
+    prop : `Property`
+        The statistic of each cell, e.g. ``MEANCLIP``, ``MEAN`` or ``MEDIAN``.
+    sctrl : `StatisticsControl`
+        Clipping, ``andMask`` and NaN handling for every cell.
+
+    Returns
+    -------
+    statsImage : `MaskedImageF`
+        ``nx`` x ``ny`` pixels with ``xy0 = (0, 0)``: the image plane holds
+        each cell's statistic (float32), the variance plane its *error* sigma
+        (afw's ``getResult().second``, not its square), the mask is zero.  Cells with
+        no usable pixels are NaN.
+
+    Raises
+    ------
+    TypeError
+        Raised if ``maskedImage`` is not a `MaskedImageF`.
+    InvalidParameterError
+        Raised for cell counts that do not fit the image or a ``prop`` that
+        is not a single statistic.
+
+    Notes
+    -----
+    The cells are afw's (`binGeometry`, in LOCAL pixels): their sizes
+    differ by at most one pixel, so they are gathered into one array of
+    the largest cell size, the spare entries marked as not good, and all
+    cells are reduced together.
+    """
+    if not isinstance(maskedImage, MaskedImageF):
+        raise TypeError(
+            f"makeBackgroundStatsImage: expected a MaskedImageF, got {type(maskedImage).__name__}"
+        )
+    if not isinstance(sctrl, StatisticsControl):
+        raise TypeError(f"makeBackgroundStatsImage: expected a StatisticsControl, got {type(sctrl).__name__}")
+    statistic = _checkFlags(prop, "makeBackgroundStatsImage") & ~Property.ERRORS
+    bits = statistic.value
+    if bits == 0 or bits & (bits - 1) or statistic == Property.ORMASK:
+        raise InvalidParameterError(
+            f"makeBackgroundStatsImage: prop must be one statistic such as MEANCLIP, got {prop!r}"
+        )
+    width, height = maskedImage.getWidth(), maskedImage.getHeight()
+    for axis, cells, length in (("nx", nx, width), ("ny", ny, height)):
+        if isinstance(cells, bool) or not isinstance(cells, int | np.integer):
+            raise TypeError(f"makeBackgroundStatsImage: {axis} must be an integer, got {cells!r}")
+        if not 1 <= cells <= length:
+            raise InvalidParameterError(
+                f"makeBackgroundStatsImage: {axis}={cells} cells do not fit the "
+                f"{width}x{height} image {maskedImage.getBBox()}"
+            )
+
+    xCells, yCells = binGeometry(width, nx), binGeometry(height, ny)
+    cellWidth, cellHeight = int(xCells.size.max()), int(yCells.size.max())
+    xOffsets, yOffsets = np.arange(cellWidth), np.arange(cellHeight)
+    # Pixel indices of every cell padded to the largest size; the padding
+    # reads a real pixel (clamped into the image) but is marked not good.
+    columns = np.minimum(xCells.origin[:, np.newaxis] + xOffsets, width - 1)
+    rows = np.minimum(yCells.origin[:, np.newaxis] + yOffsets, height - 1)
+    inCell = (yOffsets < yCells.size[:, np.newaxis])[:, np.newaxis, :, np.newaxis] & (
+        xOffsets < xCells.size[:, np.newaxis]
+    )[np.newaxis, :, np.newaxis, :]
+
+    values = _gatherCells(maskedImage.image.array, rows, columns)
+    andMask = sctrl.getAndMask()
+    if andMask == 0:
+        good = inCell.reshape(values.shape)
+    else:
+        good = _gatherCells((maskedImage.mask.array & andMask) == 0, rows, columns)
+        good &= inCell.reshape(values.shape)
+    nPixels = (yCells.size[:, np.newaxis] * xCells.size[np.newaxis, :]).reshape(-1)
+    stats = computeGroupStatistics(values, good, statistic | Property.ERRORS, sctrl, nPixels=nPixels)
+
+    statsImage = MaskedImageF(nx, ny)
+    statsImage.image.array[...] = stats.getValue(statistic).reshape(ny, nx)
+    statsImage.variance.array[...] = stats.getError(statistic).reshape(ny, nx)
+    return statsImage
