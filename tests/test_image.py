@@ -193,3 +193,13 @@ def test_property_list_order_and_access() -> None:
     assert md.get("MISSING", 7) == 7
     with pytest.raises(KeyError, match="MISSING"):
         md.getScalar("MISSING")
+
+
+def test_masked_image_from_planes_positionally_as_afw() -> None:
+    image = ImageF(np.ones((2, 3), dtype=np.float32))
+    mask = Mask(np.full((2, 3), 4, dtype=np.int32))
+    variance = ImageF(np.full((2, 3), 9.0, dtype=np.float32))
+    mi = MaskedImageF(image, mask, variance)
+    assert mi.mask is mask and mi.variance is variance and mi.image is image
+    only_mask = MaskedImageF(image, mask)
+    assert only_mask.mask is mask and np.all(only_mask.variance.array == 0.0)

@@ -65,8 +65,8 @@ class MaskedImageF:
     def __init__(
         self,
         arg: Any = None,
-        height: int | None = None,
-        mask: Mask | None = None,
+        height: int | Mask | None = None,
+        mask: Mask | ImageF | None = None,
         variance: ImageF | None = None,
         *,
         deep: bool = False,
@@ -80,6 +80,11 @@ class MaskedImageF:
         needAllHdus: bool = False,
         allowUnsafe: bool = False,
     ) -> None:
+        if isinstance(arg, ImageF) and isinstance(height, Mask):
+            # afw's positional MaskedImageF(image, mask[, variance]).
+            if variance is not None:
+                raise TypeError("MaskedImageF(image, mask, variance) takes at most three planes")
+            height, mask, variance = None, height, mask  # type: ignore[assignment]
         if isinstance(arg, str | os.PathLike):
             # afw's MaskedImage(fileName, metadata, bbox, origin, ...).
             from ..fits._image_io import read_masked_image
@@ -107,13 +112,15 @@ class MaskedImageF:
             image = ImageF(arg, deep=True) if deep else arg
             if mask is None:
                 mask = Mask(image.getBBox(), planeDict=planeDict)
+            if not isinstance(mask, Mask):
+                raise TypeError(f"MaskedImageF: the mask plane must be a Mask, not {type(mask).__name__}")
             if variance is None:
                 variance = ImageF(image.getBBox())
             self._image, self._mask, self._variance = image, mask, variance
             self._check_planes()
             return
         if isinstance(arg, int | np.integer):
-            arg = Extent2I(int(arg), 0 if height is None else height)
+            arg = Extent2I(int(arg), 0 if height is None else int(height))  # type: ignore[arg-type]
         if arg is None:
             arg = Extent2I(0, 0)
         self._image = ImageF(arg)
