@@ -78,3 +78,21 @@ def test_point2i_from_point2d_rounds_half_up_like_lsst_geom() -> None:
     assert Point2I(Point2D(2.5, -2.5)) == Point2I(3, -2)
     assert Point2I(Point2D(2.49, -0.51)) == Point2I(2, -1)
     assert Point2I(Point2D(-0.2, 7.7)) == Point2I(0, 8)
+
+
+def test_box2d_include_nudges_the_maximum_like_lsst_geom() -> None:
+    # lsst.geom Box2D::include multiplies a new maximum by (1 + 2 DBL_EPSILON) so the
+    # half-open box contains the point; including a box does not nudge.
+    import sys
+
+    eps = 2 * sys.float_info.epsilon
+    box = Box2D()
+    box.include(Point2D(-3.0, 10.0))
+    assert (box.getMinX(), box.getMinY()) == (-3.0, 10.0)
+    assert box.getMaxX() == -3.0 * (1 - eps) and box.getMaxY() == 10.0 * (1 + eps)
+    box.include(Point2D(0.0, 12.0))
+    assert box.getMaxX() == eps and box.getMaxY() == 12.0 * (1 + eps)
+    assert box.contains(Point2D(0.0, 12.0))
+    other = Box2D()
+    other.include(Box2D(Point2D(1.0, 1.0), Point2D(2.0, 2.0)))
+    assert other.getMax() == Point2D(2.0, 2.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = ["Box2D", "Box2I", "Extent2D", "Extent2I", "Point2D", "Point2I"]
 
 import math
+import sys
 from collections.abc import Iterator
 from typing import Any, Self
 
@@ -436,6 +437,18 @@ class Box2I:
         return f"Box2I(minimum={self.getMin()!r}, dimensions={self.getDimensions()!r})"
 
 
+_BOX2D_EPSILON = 2 * sys.float_info.epsilon  # lsst.geom Box2D::EPSILON
+
+
+def _tweakMax(value: float) -> float:
+    """lsst.geom's nudge of a Box2D maximum so that the half-open box contains it."""
+    if value < 0.0:
+        return value * (1.0 - _BOX2D_EPSILON)
+    if value > 0.0:
+        return value * (1.0 + _BOX2D_EPSILON)
+    return _BOX2D_EPSILON
+
+
 class Box2D:
     """A floating-point box (``lsst.geom.Box2D``).
 
@@ -550,20 +563,40 @@ class Box2D:
         return bool(self._minX <= x < self._maxX and self._minY <= y < self._maxY)
 
     def include(self, other: Point2D | Box2D) -> None:
-        """Grow this box in place so that it contains ``other``."""
+        """Grow this box in place so that it contains ``other``.
+
+        As in lsst.geom, including a point that becomes the maximum nudges
+        that maximum up by a relative ``2 * DBL_EPSILON`` (``DBL_EPSILON`` at 0),
+        so that the half-open box really contains the point.  Including a box
+        does not nudge.
+        """
         if isinstance(other, Box2D):
             if other.isEmpty():
                 return
-            points = [other.getMin(), other.getMax()]
-        else:
-            points = [Point2D(other[0], other[1])]
-        for p in points:
             if math.isnan(self._minX):
-                self._minX = self._maxX = p.x
-                self._minY = self._maxY = p.y
-            else:
-                self._minX, self._maxX = min(self._minX, p.x), max(self._maxX, p.x)
-                self._minY, self._maxY = min(self._minY, p.y), max(self._maxY, p.y)
+                self._minX, self._minY, self._maxX, self._maxY = (
+                    other._minX,
+                    other._minY,
+                    other._maxX,
+                    other._maxY,
+                )
+                return
+            self._minX, self._minY = min(self._minX, other._minX), min(self._minY, other._minY)
+            self._maxX, self._maxY = max(self._maxX, other._maxX), max(self._maxY, other._maxY)
+            return
+        x, y = float(other[0]), float(other[1])
+        if math.isnan(self._minX):
+            self._minX, self._minY = x, y
+            self._maxX, self._maxY = _tweakMax(x), _tweakMax(y)
+            return
+        if x < self._minX:
+            self._minX = x
+        elif x >= self._maxX:
+            self._maxX = _tweakMax(x)
+        if y < self._minY:
+            self._minY = y
+        elif y >= self._maxY:
+            self._maxY = _tweakMax(y)
 
     def grow(self, amount: float) -> None:
         self._minX -= amount

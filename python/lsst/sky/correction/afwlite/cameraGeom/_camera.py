@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geom import Box2D, Point2D
+from ..geom import Box2D
 from ._camera_sys import FIELD_ANGLE, FOCAL_PLANE, CameraSys, CameraSysError, CameraSysPrefix
 from ._detector import Detector
 from ._transform import PointsLike, TransformPoint2ToPoint2
@@ -106,11 +106,12 @@ class Camera:
         if self._fpBBox is None:
             if not self._byId:
                 return Box2D()
-            corners = np.array(
-                [(p.x, p.y) for detector in self for p in detector.getCorners(FOCAL_PLANE)], dtype=np.float64
-            )
-            low, high = corners.min(axis=0), corners.max(axis=0)
-            self._fpBBox = Box2D(Point2D(low[0], low[1]), Point2D(high[0], high[1]))
+            # Point by point, as afw does: Box2D.include nudges the maximum.
+            box = Box2D()
+            for detector in self:
+                for corner in detector.getCorners(FOCAL_PLANE):
+                    box.include(corner)
+            self._fpBBox = box
         # Box2D is mutable: hand out a copy.
         return Box2D(self._fpBBox.getMin(), self._fpBBox.getMax())
 

@@ -12,3 +12,4 @@ from ._interpolate import *
 from ._piecewise import *
 from ._rotate import *
 from ._statistics import *
+from ._warp import *

@@ -1,0 +1,798 @@
+"""Threshold a smoothed image and mask what is above it.
+
+This is the part of ``lsst.meas.algorithms.SourceDetectionTask`` that sky
+correction uses: ``detectFootprints`` with an explicit Gaussian ``sigma``
+(no PSF), no background re-estimation and no temporary local or wide
+backgrounds.  The config keeps meas_algorithms' field names and defaults.
+
+What afw does with Footprint objects is done here on whole arrays:
+
+* smoothing: a separable, normalised Gaussian correlation (x first, then y,
+  as afw's ``basicConvolve`` for a ``SeparableKernel``); the variance is
+  correlated with the squared kernel.  Only the "middle", where the kernel
+  fits inside the image, is computed and searched (`smoothImage`,
+  `smoothVariance`).
+* footprints: 8-connected regions of pixels at or above the threshold
+  (afw's ``FootprintSet`` compares with ``>=``), labelled with
+  `scipy.ndimage.label`.
+* growing: a dilation by afw's ``CIRCLE`` or ``MANHATTAN`` stencil
+  (`stencilHalfWidths`, `dilateMask`).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Footprints",
+    "SourceDetectionConfig",
+    "SourceDetectionTask",
+    "calculateKernelSize",
+    "dilateMask",
+    "gaussianKernel",
+    "smoothImage",
+    "smoothVariance",
+    "stencilHalfWidths",
+]
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+import lsst.pex.config as pexConfig
+import lsst.pipe.base as pipeBase
+
+from .afwlite import math as afwMath
+from .afwlite.geom import Box2I, Extent2I, Point2I
+from .afwlite.image import ExposureF, Mask, MaskedImageF
+from .subtract_background import SubtractBackgroundConfig, SubtractBackgroundTask
+
+# 8-connectivity, as afw's FootprintSet links a pixel to its row neighbour and
+# the three pixels above it.
+_EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+
+_UNSUPPORTED_FLAGS = ("reEstimateBackground", "doTempLocalBackground", "doTempWideBackground")
+
+
+# Smoothing ------------------------------------------------------------------------------------------
+def calculateKernelSize(sigma: float, nSigmaForKernel: float) -> int:
+    """Full width of the smoothing kernel: ``sigma * nSigmaForKernel`` rounded up to an odd integer.
+
+    Parameters
+    ----------
+    sigma : `float`
+        Gaussian sigma in pixels.
+    nSigmaForKernel : `float`
+        Full width of the kernel in units of sigma (7 means 3.5 sigma each side).
+    """
+    return (int(sigma * nSigmaForKernel + 0.5) // 2) * 2 + 1
+
+
+def gaussianKernel(sigma: float, width: int) -> np.ndarray:
+    """A normalised 1-d Gaussian of ``width`` taps centred on tap ``width // 2``.
+
+    Parameters
+    ----------
+    sigma : `float`
+        Gaussian sigma in pixels (> 0).
+    width : `int`
+        Number of taps (odd).
+
+    Returns
+    -------
+    kernel : `numpy.ndarray`
+        float64 taps summing to 1 (afw normalises each vector of a separable kernel).
+    """
+    if not sigma > 0:
+        raise ValueError(f"the Gaussian sigma must be > 0, got {sigma}")
+    if width < 1 or width % 2 == 0:
+        raise ValueError(f"the kernel width must be a positive odd integer, got {width}")
+    offsets = np.arange(width, dtype=np.float64) - width // 2
+    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
+    return taps / taps.sum()
+
+
+def _correlateValid(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Separable correlation with ``kernel`` along x then y, keeping only the valid middle.
+
+    The result has shape ``(H - 2h, W - 2h)`` with ``h = len(kernel) // 2``:
+    output pixel ``(i, j)`` is centred on input pixel ``(i + h, j + h)``.
+    Each pass runs in double precision per line and is stored as float32,
+    like afw's float32 buffer between its x and y passes.
+    """
+    half = len(kernel) // 2
+    height, width = array.shape
+    if height <= 2 * half or width <= 2 * half:
+        raise ValueError(f"a {width}x{height} image is too small for a {len(kernel)}-pixel smoothing kernel")
+    alongX = ndimage.correlate1d(array, kernel, axis=1, output=np.float32, mode="nearest")
+    alongX = alongX[:, half : width - half]
+    alongY = ndimage.correlate1d(alongX, kernel, axis=0, output=np.float32, mode="nearest")
+    return alongY[half : height - half]
+
+
+def smoothImage(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Smooth an image with a separable kernel; only the valid middle is returned.
+
+    Parameters
+    ----------
+    image : `numpy.ndarray`
+        2-d float32 pixels; NaN spreads to every output pixel whose kernel
+        footprint contains it, as in afw.
+    kernel : `numpy.ndarray`
+        The 1-d kernel (odd length), applied along x and along y.
+
+    Returns
+    -------
+    middle : `numpy.ndarray`
+        float32, shape ``(H - 2h, W - 2h)``, ``h = len(kernel) // 2``.
+    """
+    return _correlateValid(image, kernel)
+
+
+def smoothVariance(variance: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """The variance of `smoothImage`'s output: the variance smoothed with the squared kernel.
+
+    Parameters
+    ----------
+    variance : `numpy.ndarray`
+        2-d float32 per-pixel variance.
+    kernel : `numpy.ndarray`
+        The same 1-d kernel given to `smoothImage`.
+
+    Returns
+    -------
+    middle : `numpy.ndarray`
+        float32, the same shape as `smoothImage`'s result.
+    """
+    return _correlateValid(variance, kernel * kernel)
+
+
+# Dilation -------------------------------------------------------------------------------------------
+def stencilHalfWidths(radius: int, isotropic: bool) -> np.ndarray:
+    """Half-width of afw's growth stencil in each row offset ``|dy| = 0 ... radius``.
+
+    Parameters
+    ----------
+    radius : `int`
+        Growth radius in pixels (>= 0).
+    isotropic : `bool`
+        `True` for afw's ``CIRCLE`` stencil (``floor(sqrt(r**2 - dy**2))``,
+        i.e. every offset with ``dx**2 + dy**2 <= r**2``), `False` for
+        ``MANHATTAN`` (``r - |dy|``).
+    """
+    if radius < 0:
+        raise ValueError(f"the growth radius must be >= 0, got {radius}")
+    if isotropic:
+        return np.array([math.isqrt(radius * radius - dy * dy) for dy in range(radius + 1)], dtype=np.int64)
+    return radius - np.arange(radius + 1, dtype=np.int64)
+
+
+def _take(array: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    return array[:, start:stop] if axis == 1 else array[start:stop]
+
+
+def _orTables(array: np.ndarray, axis: int, longest: int) -> list[np.ndarray]:
+    """Sparse table of ORs: ``tables[k][..., i] = OR(array[..., i : i + 2**k])`` along ``axis``."""
+    tables = [array]
+    span = 1
+    while 2 * span <= longest:
+        previous = tables[-1]
+        length = previous.shape[axis]
+        tables.append(_take(previous, axis, 0, length - span) | _take(previous, axis, span, length))
+        span *= 2
+    return tables
+
+
+def _windowOr(tables: list[np.ndarray], start: int, window: int, count: int, axis: int) -> np.ndarray:
+    """``OR(array[start + i : start + i + window])`` for ``i < count``, from two overlapping table spans."""
+    level = window.bit_length() - 1
+    span = 1 << level
+    table = tables[level]
+    tail = start + window - span
+    return _take(table, axis, start, start + count) | _take(table, axis, tail, tail + count)
+
+
+def dilateMask(mask: np.ndarray, halfWidths: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Dilate a boolean mask by a symmetric stencil, clipped to the array.
+
+    Pixel ``(y, x)`` of the result is set when some set pixel lies at
+    ``(y + dy, x + dx)`` with ``|dx| <= halfWidths[|dy|]``.
+
+    Parameters
+    ----------
+    mask : `numpy.ndarray`
+        2-d boolean array.
+    halfWidths : sequence of `int`
+        Non-increasing, non-negative half-widths for ``|dy| = 0, 1, ...``
+        (e.g. from `stencilHalfWidths`; a constant list gives a box).
+
+    Returns
+    -------
+    dilated : `numpy.ndarray`
+        A new boolean array of the same shape.
+
+    Notes
+    -----
+    A stencil whose row half-width never increases away from the centre is
+    the union of centred rectangles ``(2w + 1) x (2d(w) + 1)``, one per
+    distinct half-width ``w``.  Each rectangle is a running OR along x, then
+    along y; both come from sparse tables of ORs over power-of-two spans, and
+    the y pass works on bit-packed rows, so the cost hardly depends on the
+    radius.
+    """
+    widths = np.asarray(halfWidths, dtype=np.int64)
+    if widths.ndim != 1 or widths.size == 0 or np.any(widths < 0) or np.any(np.diff(widths) > 0):
+        raise ValueError(f"halfWidths must be a non-empty, non-negative, non-increasing list, got {widths}")
+    if mask.ndim != 2 or mask.dtype != np.bool_:
+        raise TypeError(f"dilateMask needs a 2-d boolean array, got {mask.dtype} of shape {mask.shape}")
+    height, width = mask.shape
+    reachY, reachX = widths.size - 1, int(widths[0])
+    if (reachX == 0 and reachY == 0) or not mask.any():
+        return mask.copy()
+
+    padded = np.zeros((height + 2 * reachY, width + 2 * reachX), dtype=bool)
+    padded[reachY : reachY + height, reachX : reachX + width] = mask
+    rowTables = _orTables(padded, 1, 2 * reachX + 1)
+    packed: np.ndarray | None = None
+    for halfWidth in np.unique(widths):
+        halfHeight = int(np.count_nonzero(widths >= halfWidth)) - 1
+        alongRows = _windowOr(rowTables, reachX - int(halfWidth), 2 * int(halfWidth) + 1, width, axis=1)
+        columnTables = _orTables(np.packbits(alongRows, axis=1), 0, 2 * halfHeight + 1)
+        rectangle = _windowOr(columnTables, reachY - halfHeight, 2 * halfHeight + 1, height, axis=0)
+        if packed is None:
+            packed = rectangle
+        else:
+            packed |= rectangle
+    assert packed is not None
+    return np.unpackbits(packed, axis=1, count=width).view(bool)
+
+
+# Footprints -----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Footprints:
+    """Detected footprints of one polarity, as a pixel mask plus counts.
+
+    Attributes
+    ----------
+    mask : `numpy.ndarray`
+        Boolean array over ``region``: the pixels of all footprints (grown,
+        unless ``returnOriginalFootprints``).
+    region : `Box2I`
+        PARENT bounding box of ``mask`` (the exposure's box).
+    numFootprints : `int`
+        Number of footprints (after merging, with ``combinedGrow``).
+    numPeaks : `int`
+        Number of peaks, as afw counts them: local maxima (no 8-neighbour
+        strictly brighter, one pixel away from the searched area's border)
+        in each footprint, at least one per footprint.
+    """
+
+    mask: np.ndarray
+    region: Box2I
+    numFootprints: int
+    numPeaks: int
+
+    def __len__(self) -> int:
+        return self.numFootprints
+
+    def getRegion(self) -> Box2I:
+        return Box2I(self.region)
+
+
+@dataclass(frozen=True)
+class _Smoothed:
+    """The searched part of the (smoothed) image."""
+
+    image: np.ndarray  # float32 over `bbox`
+    variance: np.ndarray | None  # float32 over `bbox`; only thresholdType="pixel_stdev" needs it
+    bbox: Box2I  # PARENT box of the searched part
+    statsBad: np.ndarray | None  # statsMask bits of the smoothed mask, for thresholdType="stdev"
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Footprints of one polarity before growing: labels over the searched box."""
+
+    labels: np.ndarray  # over `bbox`; 0 outside footprints
+    count: int
+    numPeaks: int
+    bbox: Box2I  # PARENT box of `labels`
+    region: Box2I  # PARENT box of the whole image
+
+    def fullMask(self) -> np.ndarray:
+        """The footprint pixels as a boolean array over `region`."""
+        full = np.zeros((self.region.getHeight(), self.region.getWidth()), dtype=bool)
+        offset = Point2I(
+            self.bbox.getMinX() - self.region.getMinX(), self.bbox.getMinY() - self.region.getMinY()
+        )
+        full[offset.y : offset.y + self.bbox.getHeight(), offset.x : offset.x + self.bbox.getWidth()] = (
+            self.labels != 0
+        )
+        return full
+
+
+def _labelFootprints(above: np.ndarray, include: np.ndarray | None, minPixels: int) -> tuple[np.ndarray, int]:
+    """Label 8-connected footprints, keeping those with >= minPixels pixels and an ``include`` pixel."""
+    labels, count = ndimage.label(above, structure=_EIGHT_CONNECTED)
+    if count == 0 or (minPixels <= 1 and include is None):
+        return labels, count
+    keep = np.ones(count + 1, dtype=bool)
+    if minPixels > 1:
+        keep &= np.bincount(labels.ravel(), minlength=count + 1) >= minPixels
+    if include is not None:
+        keep &= np.bincount(labels[include], minlength=count + 1) > 0
+    keep[0] = False
+    if keep[1:].all():
+        return labels, count
+    newIds = (np.cumsum(keep) * keep).astype(labels.dtype)
+    return newIds[labels], int(keep.sum())
+
+
+def _countPeaks(image: np.ndarray, labels: np.ndarray, count: int, positive: bool) -> int:
+    """Count peaks as afw does: per footprint, pixels with no strictly brighter 8-neighbour (at least 1)."""
+    if count == 0:
+        return 0
+    width = image.shape[1]
+    inner = labels[1:-1, 1:-1] != 0  # afw skips the outermost rows and columns
+    rows, columns = np.nonzero(inner)
+    flat = (rows + 1) * width + (columns + 1)
+    pixels = image.ravel()
+    values = pixels[flat]
+    blocked = np.zeros(flat.size, dtype=bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dy == 0 and dx == 0:
+                continue
+            neighbour = pixels[flat + (dy * width + dx)]
+            blocked |= (neighbour > values) if positive else (neighbour < values)
+    perFootprint = np.bincount(labels.ravel()[flat[~blocked]], minlength=count + 1)[1:]
+    return int(np.maximum(perFootprint, 1).sum())
+
+
+# Config and task ------------------------------------------------------------------------------------
+class SourceDetectionConfig(pexConfig.Config):
+    """Config for `SourceDetectionTask` (meas_algorithms' fields and defaults).
+
+    ``reEstimateBackground``, ``doTempLocalBackground`` and
+    ``doTempWideBackground`` exist so that stack configs load; this subset
+    raises `NotImplementedError` from ``detectFootprints`` when any is set
+    (`MaskObjectsConfig` turns them off).
+    """
+
+    minPixels = pexConfig.RangeField(
+        doc="Detected sources with fewer than the specified number of pixels will be ignored.",
+        dtype=int,
+        optional=False,
+        default=1,
+        min=0,
+    )
+    isotropicGrow = pexConfig.Field[bool](
+        doc="Grow pixels as isotropically as possible (a circle rather than a Manhattan diamond).",
+        dtype=bool,
+        optional=False,
+        default=True,
+    )
+    combinedGrow = pexConfig.Field[bool](
+        doc="Grow all footprints at the same time? This allows disconnected footprints to merge.",
+        dtype=bool,
+        default=True,
+    )
+    nSigmaToGrow = pexConfig.Field[float](
+        doc="Grow detections by nSigmaToGrow * [PSF RMS width]; if 0 then do not grow.",
+        dtype=float,
+        default=2.4,
+    )
+    returnOriginalFootprints = pexConfig.Field[bool](
+        doc="Grow detections to set the image mask bits, but return the original (not-grown) footprints.",
+        dtype=bool,
+        optional=False,
+        default=False,
+    )
+    thresholdValue = pexConfig.RangeField(
+        doc="Threshold for footprints; exact meaning and units depend on thresholdType.",
+        dtype=float,
+        optional=False,
+        default=5.0,
+        min=0.0,
+    )
+    includeThresholdMultiplier = pexConfig.RangeField(
+        doc="Footprints are kept only if they have a pixel above thresholdValue times this multiplier.",
+        dtype=float,
+        default=1.0,
+        min=0.0,
+    )
+    thresholdType = pexConfig.ChoiceField[str](
+        doc="Specifies the desired flavor of Threshold.",
+        dtype=str,
+        optional=False,
+        default="pixel_stdev",
+        allowed={
+            "variance": "threshold applied to image variance",
+            "stdev": "threshold applied to image std deviation",
+            "value": "threshold applied to image value",
+            "pixel_stdev": "threshold applied to per-pixel std deviation",
+        },
+    )
+    thresholdPolarity = pexConfig.ChoiceField[str](
+        doc="Specifies whether to detect positive, or negative sources, or both.",
+        dtype=str,
+        optional=False,
+        default="positive",
+        allowed={
+            "positive": "detect only positive sources",
+            "negative": "detect only negative sources",
+            "both": "detect both positive and negative sources",
+        },
+    )
+    adjustBackground = pexConfig.Field[float](
+        dtype=float,
+        doc="Fiddle factor to add to the background; debugging only (used with reEstimateBackground).",
+        default=0.0,
+    )
+    reEstimateBackground = pexConfig.Field[bool](
+        dtype=bool,
+        doc="Estimate the background again after final source detection? (not supported here)",
+        default=True,
+        optional=False,
+    )
+    background = pexConfig.ConfigurableField[SubtractBackgroundConfig](
+        doc="Background re-estimation; ignored if reEstimateBackground false.",
+        target=SubtractBackgroundTask,
+    )
+    tempLocalBackground = pexConfig.ConfigurableField[SubtractBackgroundConfig](
+        doc=(
+            "A local (small-scale), temporary background estimation step run between detecting "
+            "above-threshold regions and detecting the peaks within them (not supported here)."
+        ),
+        target=SubtractBackgroundTask,
+    )
+    doTempLocalBackground = pexConfig.Field[bool](
+        dtype=bool,
+        doc="Enable temporary local background subtraction? (not supported here)",
+        default=True,
+    )
+    tempWideBackground = pexConfig.ConfigurableField[SubtractBackgroundConfig](
+        doc=(
+            "A wide (large-scale) background estimation and removal before footprint and peak "
+            "detection, restored afterwards (not supported here)."
+        ),
+        target=SubtractBackgroundTask,
+    )
+    doTempWideBackground = pexConfig.Field[bool](
+        dtype=bool,
+        doc="Do temporary wide (large-scale) background subtraction before footprint detection? "
+        "(not supported here)",
+        default=False,
+    )
+    nPeaksMaxSimple = pexConfig.Field[int](
+        dtype=int,
+        doc="The maximum number of peaks in a Footprint before trying to replace its peaks using the "
+        "temporary local background.",
+        default=1,
+    )
+    nSigmaForKernel = pexConfig.Field[float](
+        dtype=float,
+        doc="Multiple of PSF RMS size to use for the convolution kernel bounding box size; this is the "
+        "full width, rounded up to the nearest odd integer.",
+        default=7.0,
+    )
+    statsMask = pexConfig.ListField[str](
+        dtype=str,
+        doc="Mask planes to ignore when calculating statistics of the image (for thresholdType=stdev).",
+        default=["BAD", "SAT", "EDGE", "NO_DATA"],
+    )
+
+    def setDefaults(self) -> None:
+        self.tempLocalBackground.binSize = 64
+        self.tempLocalBackground.algorithm = "AKIMA_SPLINE"
+        self.tempLocalBackground.useApprox = False
+        self.tempWideBackground.binSize = 512
+        self.tempWideBackground.algorithm = "AKIMA_SPLINE"
+        self.tempWideBackground.useApprox = False
+        # The wide background must be able to remove bright, detected scattered light.
+        for maskPlane in ("DETECTED", "DETECTED_NEGATIVE"):
+            if maskPlane in self.tempWideBackground.ignoredPixelMask:
+                self.tempWideBackground.ignoredPixelMask.remove(maskPlane)
+
+
+class SourceDetectionTask(pipeBase.Task):
+    """Detect positive and/or negative footprints on a smoothed exposure.
+
+    Only `detectFootprints` is provided (no source catalog).  Smoothing uses
+    a Gaussian of the ``sigma`` the caller gives; there is no PSF support.
+
+    Parameters
+    ----------
+    schema : `object`, optional
+        Accepted for call compatibility with meas_algorithms and ignored
+        (no catalog is made).
+    **kwargs
+        Passed to `lsst.pipe.base.Task`.
+    """
+
+    ConfigClass = SourceDetectionConfig
+    config: SourceDetectionConfig
+    _DefaultName = "sourceDetection"
+
+    def __init__(self, schema: object | None = None, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+
+    # Steps, in meas_algorithms' order ------------------------------------------------------------
+    @staticmethod
+    def clearMask(mask: Mask) -> None:
+        """Clear the DETECTED and DETECTED_NEGATIVE planes (adding them if the mask lacks them)."""
+        bits = (1 << mask.addMaskPlane("DETECTED")) | (1 << mask.addMaskPlane("DETECTED_NEGATIVE"))
+        mask &= ~bits
+
+    def calculateKernelSize(self, sigma: float) -> int:
+        """Full width of the smoothing kernel for ``sigma`` (odd; ``config.nSigmaForKernel`` sigmas)."""
+        return calculateKernelSize(sigma, self.config.nSigmaForKernel)
+
+    def convolveImage(self, maskedImage: MaskedImageF, sigma: float, doSmooth: bool = True) -> _Smoothed:
+        """Smooth the image and variance and mark the unsearchable border as EDGE.
+
+        Parameters
+        ----------
+        maskedImage : `MaskedImageF`
+            The image; its mask gets EDGE outside the searched middle.
+        sigma : `float`
+            Gaussian sigma of the smoothing kernel, in pixels.
+        doSmooth : `bool`
+            Smooth at all?  If not, the whole image is searched as it is.
+
+        Returns
+        -------
+        smoothed : `_Smoothed`
+            The searched pixels (float32 image and variance) and their box.
+        """
+        self.metadata["doSmooth"] = doSmooth
+        self.metadata["sigma"] = sigma
+        image, variance = maskedImage.image.array, maskedImage.variance.array
+        if not doSmooth:
+            statsBad = self._statsBad(maskedImage.mask, 0)
+            return _Smoothed(image, variance, maskedImage.getBBox(), statsBad)
+
+        width = self.calculateKernelSize(sigma)
+        self.metadata["smoothingKernelWidth"] = width
+        half = width // 2
+        kernel = gaussianKernel(sigma, width)
+        middleImage = smoothImage(image, kernel)
+        # Smoothing the variance costs as much as the image; skip it when unused.
+        usesVariance = self.config.thresholdType == "pixel_stdev"
+        middleVariance = smoothVariance(variance, kernel) if usesVariance else None
+        # afw ORs the mask over the kernel footprint; only "stdev" looks at it,
+        # and it sees the mask as it was before the EDGE border below is set.
+        statsBad = self._statsBad(maskedImage.mask, half)
+
+        goodBBox = maskedImage.getBBox()
+        goodBBox.grow(-half)
+        self.setEdgeBits(maskedImage, goodBBox, maskedImage.mask.getPlaneBitMask("EDGE"))
+        return _Smoothed(middleImage, middleVariance, goodBBox, statsBad)
+
+    def _statsBad(self, mask: Mask, half: int) -> np.ndarray | None:
+        """Pixels of the searched area whose smoothed mask has a ``statsMask`` plane (``stdev`` only)."""
+        if self.config.thresholdType != "stdev":
+            return None
+        bad = (mask.array & mask.getPlaneBitMask(list(self.config.statsMask))) != 0
+        if half == 0:
+            return bad
+        spread = dilateMask(bad, [half] * (half + 1))
+        return spread[half:-half, half:-half]
+
+    @staticmethod
+    def setEdgeBits(maskedImage: MaskedImageF, goodBBox: Box2I, edgeBitmask: int) -> None:
+        """OR ``edgeBitmask`` into every mask pixel outside ``goodBBox`` (PARENT)."""
+        mask = maskedImage.mask.array
+        local = goodBBox.shiftedBy(Extent2I(-maskedImage.getX0(), -maskedImage.getY0()))
+        bits = np.array(edgeBitmask).astype(mask.dtype)
+        mask[: local.getMinY()] |= bits
+        mask[local.getMaxY() + 1 :] |= bits
+        mask[:, : local.getMinX()] |= bits
+        mask[:, local.getMaxX() + 1 :] |= bits
+
+    def _thresholdLevel(self, smoothed: _Smoothed, factor: float) -> float:
+        """The threshold in smoothed-image units (for ``pixel_stdev``: in units of sqrt(variance))."""
+        value = self.config.thresholdValue * factor
+        thresholdType = self.config.thresholdType
+        if thresholdType in ("value", "pixel_stdev"):
+            return value
+        if thresholdType == "stdev":
+            good = None if smoothed.statsBad is None else ~smoothed.statsBad.reshape(1, -1)
+            stdev = afwMath.computeGroupStatistics(
+                smoothed.image.reshape(1, -1), good, afwMath.STDEVCLIP, afwMath.StatisticsControl()
+            ).getValue(afwMath.STDEVCLIP)[0]
+            return value * float(stdev)
+        # "variance": afw's Threshold takes the clipped variance of the whole
+        # searched image (no mask) and multiplies the value by its square root.
+        stdev = afwMath.computeGroupStatistics(
+            smoothed.image.reshape(1, -1), None, afwMath.STDEVCLIP, afwMath.StatisticsControl()
+        ).getValue(afwMath.STDEVCLIP)[0]
+        if not stdev * stdev > 0:
+            raise ValueError(f"Variance must be > 0: {stdev * stdev} (thresholdType='variance')")
+        return value * float(stdev)
+
+    def _above(self, smoothed: _Smoothed, level: float, positive: bool) -> np.ndarray:
+        """Pixels at or beyond ``level`` (sign by polarity); NaN pixels never are."""
+        image = smoothed.image
+        if self.config.thresholdType == "pixel_stdev":
+            assert smoothed.variance is not None
+            with np.errstate(invalid="ignore"):
+                cut = np.sqrt(smoothed.variance)
+            cut *= np.float32(level)
+            return image >= cut if positive else image <= -cut
+        return image >= np.float32(level) if positive else image <= np.float32(-level)
+
+    def _findPolarity(self, smoothed: _Smoothed, region: Box2I, level: float, positive: bool) -> _Found:
+        """Label the footprints of one polarity and count their peaks."""
+        above = self._above(smoothed, level, positive)
+        multiplier = self.config.includeThresholdMultiplier
+        include = None if multiplier == 1.0 else self._above(smoothed, level * multiplier, positive)
+        labels, count = _labelFootprints(above, include, self.config.minPixels)
+        peaks = _countPeaks(smoothed.image, labels, count, positive)
+        return _Found(labels=labels, count=count, numPeaks=peaks, bbox=smoothed.bbox, region=region)
+
+    def applyThreshold(self, smoothed: _Smoothed, region: Box2I, factor: float = 1.0) -> pipeBase.Struct:
+        """Find the footprints of each configured polarity in the searched area.
+
+        Returns
+        -------
+        results : `lsst.pipe.base.Struct`
+            ``positive`` and ``negative`` (internal `_Found` or `None`) and ``factor``.
+        """
+        results = pipeBase.Struct(positive=None, negative=None, factor=factor)
+        level = self._thresholdLevel(smoothed, factor)
+        if self.config.thresholdPolarity != "negative":
+            results.positive = self._findPolarity(smoothed, region, level, positive=True)
+        if self.config.thresholdPolarity != "positive":
+            results.negative = self._findPolarity(smoothed, region, level, positive=False)
+        return results
+
+    def finalizeFootprints(self, mask: Mask, results: pipeBase.Struct, sigma: float) -> None:
+        """Grow the footprints, set DETECTED / DETECTED_NEGATIVE, count and log them."""
+        nGrow = int(self.config.nSigmaToGrow * sigma + 0.5) if self.config.nSigmaToGrow > 0 else 0
+        if self.config.nSigmaToGrow > 0:
+            self.metadata["nGrow"] = nGrow
+        counts = {}
+        for polarity, maskName in (("positive", "DETECTED"), ("negative", "DETECTED_NEGATIVE")):
+            found: _Found | None = getattr(results, polarity)
+            if found is None:
+                counts[polarity] = (0, 0)
+                continue
+            original = found.fullMask()
+            grown = original
+            numFootprints = found.count
+            if nGrow > 0 and found.count > 0:
+                grown = dilateMask(original, stencilHalfWidths(nGrow, self.config.isotropicGrow))
+                if self.config.combinedGrow:
+                    # afw rebuilds the set from the union of the grown footprints.
+                    numFootprints = int(ndimage.label(grown, structure=_EIGHT_CONNECTED)[1])
+            bit = np.array(1 << mask.addMaskPlane(maskName)).astype(mask.array.dtype)
+            np.bitwise_or(mask.array, bit, out=mask.array, where=grown)
+            kept = original if self.config.returnOriginalFootprints else grown
+            setattr(results, polarity, Footprints(kept, found.region, numFootprints, found.numPeaks))
+            counts[polarity] = (numFootprints, found.numPeaks)
+
+        results.numPos, results.numPosPeaks = counts["positive"]
+        results.numNeg, results.numNegPeaks = counts["negative"]
+        positive = (
+            f" {results.numPosPeaks} positive peaks in {results.numPos} footprints"
+            if results.positive is not None
+            else ""
+        )
+        negative = (
+            f" {results.numNegPeaks} negative peaks in {results.numNeg} footprints"
+            if results.negative is not None
+            else ""
+        )
+        self.log.info(
+            "Detected%s%s%s to %g %s",
+            positive,
+            " and" if positive and negative else "",
+            negative,
+            self.config.thresholdValue * self.config.includeThresholdMultiplier * results.factor,
+            "DN" if self.config.thresholdType == "value" else "sigma",
+        )
+
+    def clearUnwantedResults(self, mask: Mask, results: pipeBase.Struct) -> None:
+        """Drop the results of the polarity that was not asked for.
+
+        (meas_algorithms also clears that polarity's mask plane, which only
+        background re-estimation sets; ``mask`` is kept for its signature.)
+        """
+        if self.config.thresholdPolarity == "positive":
+            results.negative = None
+        elif self.config.thresholdPolarity == "negative":
+            results.positive = None
+
+    def detectFootprints(
+        self,
+        exposure: ExposureF,
+        doSmooth: bool = True,
+        sigma: float | None = None,
+        clearMask: bool = True,
+        expId: object | None = None,
+        background: afwMath.BackgroundList | None = None,
+    ) -> pipeBase.Struct:
+        """Detect footprints on an exposure and set their mask planes.
+
+        Footprints are 8-connected groups of searched pixels at or above the
+        threshold (at or below minus the threshold for negative polarity),
+        with at least ``minPixels`` pixels; they are grown by
+        ``int(nSigmaToGrow * sigma + 0.5)`` pixels (a disc when
+        ``isotropicGrow``, else a Manhattan diamond) and OR-ed into
+        DETECTED (DETECTED_NEGATIVE for negative polarity).
+
+        Parameters
+        ----------
+        exposure : `ExposureF`
+            The exposure.  Its mask is modified: DETECTED and
+            DETECTED_NEGATIVE are cleared first if ``clearMask``, EDGE is set
+            on the border where the kernel does not fit (when smoothing),
+            and the detection planes are set.  Image and variance are not
+            modified.
+        doSmooth : `bool`
+            Smooth with a Gaussian of ``sigma`` before thresholding.
+        sigma : `float`
+            Gaussian sigma in pixels, for smoothing and growing.  Required:
+            this implementation cannot derive it from a PSF.
+        clearMask : `bool`
+            Clear DETECTED and DETECTED_NEGATIVE before detecting.
+        expId : `object`, optional
+            Unused (meas_algorithms passes it to subclasses).
+        background : `BackgroundList`, optional
+            Background already subtracted; returned as ``background``
+            (unchanged: background re-estimation is not supported).
+
+        Returns
+        -------
+        results : `lsst.pipe.base.Struct`
+            ``positive``, ``negative`` (`Footprints` or `None`), ``numPos``,
+            ``numPosPeaks``, ``numNeg``, ``numNegPeaks``, ``background``,
+            ``factor``.
+
+        Raises
+        ------
+        NotImplementedError
+            If ``reEstimateBackground``, ``doTempLocalBackground`` or
+            ``doTempWideBackground`` is set.
+        RuntimeError
+            If ``sigma`` is `None`.
+        ValueError
+            If ``sigma`` is not positive, or the image is smaller than the
+            smoothing kernel.
+        """
+        for name in _UNSUPPORTED_FLAGS:
+            if getattr(self.config, name):
+                raise NotImplementedError(
+                    f"SourceDetectionConfig.{name}=True is not supported by lsst.sky.correction's "
+                    "detection; set it to False (MaskObjectsConfig does)"
+                )
+        where = _describe(exposure)
+        if sigma is None:
+            raise RuntimeError(
+                f"{where}: detectFootprints needs an explicit Gaussian sigma; smoothing by the PSF is "
+                "not supported"
+            )
+        if not sigma > 0:
+            raise ValueError(f"{where}: the smoothing sigma must be > 0, got {sigma}")
+
+        maskedImage = exposure.getMaskedImage()
+        if clearMask:
+            self.clearMask(maskedImage.mask)
+        try:
+            smoothed = self.convolveImage(maskedImage, sigma, doSmooth=doSmooth)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from error
+
+        results = self.applyThreshold(smoothed, maskedImage.getBBox())
+        results.background = afwMath.BackgroundList() if background is None else background
+        self.finalizeFootprints(maskedImage.mask, results, sigma)
+        self.clearUnwantedResults(maskedImage.mask, results)
+        return results
+
+
+def _describe(exposure: ExposureF) -> str:
+    """How to name the exposure in error messages (by detector id when it has one)."""
+    detector = exposure.getDetector()
+    return f"detector {detector.getId()}" if detector is not None else f"exposure {exposure.getBBox()}"
