@@ -116,9 +116,19 @@ def visit() -> Visit:
     return reference_visit()
 
 
-def test_reference_default(visit: Visit) -> None:
+def test_reference_default(visit: Visit, caplog: pytest.LogCaptureFixture) -> None:
     task = SkyCorrectionTask(config=reference_config())
-    result = task.run(visit.calExps, visit.calBkgs, visit.skyFrames, visit.camera)
+    with caplog.at_level(logging.INFO, logger="lsst.sky.correction"):
+        result = task.run(visit.calExps, visit.calBkgs, visit.skyFrames, visit.camera)
+    messages = [r.getMessage() for r in caplog.records if r.name == "lsst.sky.correction.skyCorr"]
+    for expected in (
+        "Detector 0: Original background restored (BG median = 3000.0 counts, BG IQR = 0.0 counts)",
+        "Detector 1: Merged ",
+        "bgModel1: Pixel data exists in ",
+        "Sky frame scale: ",
+        "bgModel2: FP BG median: ",
+    ):
+        assert any(m.startswith(expected) for m in messages), expected
     assert len(result.skyCorr) == 2
     assert result.skyFrameScale == pytest.approx(5.0, abs=0.1)
     assert np.nanmean(result.calExpMosaic.array) == pytest.approx(0.0, abs=0.01)

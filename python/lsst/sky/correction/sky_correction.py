@@ -12,7 +12,6 @@ from __future__ import annotations
 
 __all__ = ["SkyCorrectionConfig", "SkyCorrectionConnections", "SkyCorrectionTask"]
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ import numpy as np
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base.connectionTypes as cT
+import lsst.utils.logging
 from lsst.pipe.base import (
     AlgorithmError,
     AnnotatedPartialOutputsError,
@@ -30,6 +30,15 @@ from lsst.pipe.base import (
     Struct,
 )
 
+from .afw_interop import (
+    backgroundListFrom,
+    backgroundListTo,
+    cameraFrom,
+    exposureFrom,
+    familyOf,
+    imageFrom,
+    imageTo,
+)
 from .afwlite.geom import Box2I
 from .afwlite.image import ExposureF, ImageF, Mask
 from .afwlite.math import BackgroundList, binImage
@@ -218,6 +227,9 @@ class SkyCorrectionTask(PipelineTask):
     _DefaultName = "skyCorr"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("parentTask") is None and kwargs.get("log") is None:
+            # Log as lsst.sky.correction.skyCorr (pipe_base would pick lsst.skyCorr).
+            kwargs["log"] = lsst.utils.logging.getLogger("lsst.sky.correction")
         super().__init__(*args, **kwargs)
         self.makeSubtask("sky")
         self.makeSubtask("maskObjects")
@@ -298,6 +310,9 @@ class SkyCorrectionTask(PipelineTask):
             If no superpixel of a focal-plane model is filled enough.
         """
         self._checkInputs(calExps, calBkgs, skyFrames, backgroundToPhotometricRatioHandles)
+        # Outputs are built in the family (afw or afwlite) of the inputs; the work is afwlite.
+        family = familyOf(calBkgs[0])
+        camera = cameraFrom(camera)
         # Work in ascending detector order whatever the input order, so that the
         # focal-plane sums (and so every output bit) do not depend on it.
         order = _detectorOrder(calExps)
@@ -334,14 +349,14 @@ class SkyCorrectionTask(PipelineTask):
                 self._fitBgModel2(states, camera, cache)
 
         calExpMosaic, calBkgMosaic = self._makeMosaics(states, camera)
-        skyCorr: list[BackgroundList | None] = [None] * len(states)
+        skyCorr: list[Any] = [None] * len(states)
         for state, inputIndex in zip(states, order, strict=True):
-            skyCorr[inputIndex] = state.skyCorr
+            skyCorr[inputIndex] = backgroundListTo(state.skyCorr, family)
         return Struct(
             skyFrameScale=skyFrameScale,
             skyCorr=skyCorr,
-            calExpMosaic=calExpMosaic,
-            calBkgMosaic=calBkgMosaic,
+            calExpMosaic=imageTo(calExpMosaic, family),
+            calBkgMosaic=imageTo(calBkgMosaic, family),
         )
 
     def _checkInputs(
@@ -387,7 +402,7 @@ class SkyCorrectionTask(PipelineTask):
                     f"camera's detector bbox {detector.getBBox()}"
                 )
             if self.config.doApplyFlatBackgroundRatio:
-                ratio = _fetchImage(ratios[index], "background_to_photometric_ratio", detectorId)
+                ratio = imageFrom(_fetchImage(ratios[index], "background_to_photometric_ratio", detectorId))
                 calExp.maskedImage *= ratio
 
             skyCorr = self._restoreOriginalBackground(calExp, calBkg, detectorId)
@@ -448,7 +463,7 @@ class SkyCorrectionTask(PipelineTask):
         The caller's ``calBkg`` is left untouched: the inversion happens on a copy
         (the reference inverts the caller's list in place).
         """
-        skyCorr = calBkg.clone()
+        skyCorr = backgroundListFrom(calBkg)  # a deep copy
         for element in skyCorr:
             statsImage = element[0].getStatsImage()
             statsImage *= -1
@@ -467,7 +482,7 @@ class SkyCorrectionTask(PipelineTask):
             "Detector %d: Original background restored (BG median = %.1f counts, BG IQR = %.1f counts)",
             detectorId,
             -median,
-            -(q75 - q25),
+            q75 - q25,  # the spread of -B equals that of B
         )
         return skyCorr
 
@@ -615,14 +630,14 @@ def _fetchExposure(source: Any, what: str, index: int) -> ExposureF:
     detector = _dataIdDetector(source)
     where = f"{what} #{index}" + (f" (detector {detector})" if detector is not None else "")
     if hasattr(source, "getMaskedImage"):
-        return source.clone()
+        return exposureFrom(source.clone())
     if not hasattr(source, "get"):
         raise TypeError(f"{where}: expected an exposure or a dataset handle, got {type(source).__name__}")
     exposure = source.get()
     if not hasattr(exposure, "getMaskedImage"):
         raise TypeError(f"{where}: the handle returned {type(exposure).__name__}, not an exposure")
     # An in-memory handle returns the caller's own object: copy it.
-    return exposure if _isDeferredHandle(source) else exposure.clone()
+    return exposureFrom(exposure if _isDeferredHandle(source) else exposure.clone())
 
 
 def _fetchImage(source: Any, what: str, detectorId: int) -> ImageF:
@@ -673,6 +688,3 @@ def _imageArray(backgrounds: BackgroundList) -> np.ndarray:
     image = backgrounds.getImage()
     assert image is not None
     return image.array
-
-
-_log = logging.getLogger(__name__)
