@@ -461,3 +461,29 @@ def test_connections_follow_the_config() -> None:
     names = set(withRatio.allConnections)
     assert "backgroundToPhotometricRatioHandles" in names and "skyFrames" not in names
     assert SkyCorrectionTask._DefaultName == "skyCorr"
+
+
+@pytest.mark.parametrize(
+    ("camera", "bgModel1Px", "bgModel2Px", "pixelSize", "minFrac"),
+    [
+        ("HSC", 8192, 256, 0.015, 0.5),
+        ("LSSTCam", 8192, 4096, 0.010, 0.3),
+        ("LSSTComCam", 8192, 4096, 0.010, 0.3),
+        ("DECam", 8192, 256, 0.015, 0.3),
+    ],
+)
+def test_camera_overrides_load_and_match_the_stack(
+    camera: str, bgModel1Px: int, bgModel2Px: int, pixelSize: float, minFrac: float
+) -> None:
+    # anchors.md §1: the stack's per-camera superpixel sizes (pixels x pixel size, in mm).
+    config = SkyCorrectionConfig()
+    config.load(str(Path(__file__).parents[1] / "config" / camera / "skyCorr.py"))
+    config.validate()
+    assert config.bgModel1.xSize == pytest.approx(bgModel1Px * pixelSize)
+    assert config.bgModel2.ySize == pytest.approx(bgModel2Px * pixelSize)
+    assert config.bgModel1.pixelSize == config.bgModel2.pixelSize == pixelSize
+    assert config.bgModel2.minFrac == minFrac
+    # The camera's detectors really have that pixel size.
+    from lsst.sky.correction.cameras import getCamera
+
+    assert all(d.getPixelSize().getX() == pytest.approx(pixelSize) for d in getCamera(camera))

@@ -1,0 +1,1 @@
+../../python/lsst/sky/correction/data/config/HSC/skyCorr.py

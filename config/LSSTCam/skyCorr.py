@@ -1,0 +1,1 @@
+../../python/lsst/sky/correction/data/config/LSSTCam/skyCorr.py
