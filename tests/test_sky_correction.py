@@ -487,3 +487,13 @@ def test_camera_overrides_load_and_match_the_stack(
     from lsst.sky.correction.cameras import getCamera
 
     assert all(d.getPixelSize().getX() == pytest.approx(pixelSize) for d in getCamera(camera))
+
+
+def test_spill_directory_is_removed_when_the_run_fails(tmp_path: Path) -> None:
+    visit = small_visit(lambda x, y: np.full_like(x, 100.0))
+    for calExp in visit.calExps:
+        calExp.mask.array[:] = calExp.mask.getPlaneBitMask("BAD")
+    task = SkyCorrectionTask(config=small_config(cacheMemoryBudget=0, cacheDirectory=str(tmp_path)))
+    with pytest.raises(NoUsableBackgroundSuperpixelsError):
+        task.run(visit.calExps, visit.calBkgs, None, visit.camera)
+    assert list(tmp_path.iterdir()) == []
