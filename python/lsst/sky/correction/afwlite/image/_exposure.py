@@ -8,13 +8,13 @@ import os
 from typing import Any, Self
 
 from ..geom import Box2I, Extent2I, Point2I
-from ._image import PARENT, ImageF, ImageOrigin
+from ._image import PARENT, ImageF, ImageOrigin, PlaneGeometry
 from ._mask import Mask
 from ._masked_image import MaskedImageF
 from ._property_list import PropertyList
 
 
-class ExposureF:
+class ExposureF(PlaneGeometry):
     """A `MaskedImageF` plus header metadata, a detector and opaque components.
 
     Parameters
@@ -130,33 +130,9 @@ class ExposureF:
             raise ValueError(f"cannot set a {mask.getDimensions()} mask on a {self.getDimensions()} exposure")
         self._maskedImage = MaskedImageF(self.image, mask=mask, variance=self.variance)
 
-    # Geometry --------------------------------------------------------------
-    def getBBox(self, origin: ImageOrigin = PARENT) -> Box2I:
-        return self._maskedImage.getBBox(origin)
-
-    def getDimensions(self) -> Extent2I:
-        return self._maskedImage.getDimensions()
-
-    def getWidth(self) -> int:
-        return self._maskedImage.getWidth()
-
-    def getHeight(self) -> int:
-        return self._maskedImage.getHeight()
-
-    def getX0(self) -> int:
-        return self._maskedImage.getX0()
-
-    def getY0(self) -> int:
-        return self._maskedImage.getY0()
-
-    def getXY0(self) -> Point2I:
-        return self._maskedImage.getXY0()
-
+    # Geometry (getters from PlaneGeometry) ---------------------------------------
     def setXY0(self, xy0: Point2I) -> None:
         self._maskedImage.setXY0(xy0)
-
-    width = property(getWidth)
-    height = property(getHeight)
 
     # Components ------------------------------------------------------------
     def getDetector(self) -> Any:

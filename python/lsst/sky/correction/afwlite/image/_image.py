@@ -7,7 +7,7 @@ PARENT coordinates unless ``LOCAL`` is asked for.
 
 from __future__ import annotations
 
-__all__ = ["LOCAL", "PARENT", "ImageBase", "ImageD", "ImageF", "ImageOrigin"]
+__all__ = ["LOCAL", "PARENT", "ImageBase", "ImageD", "ImageF", "ImageOrigin", "PlaneGeometry"]
 
 import enum
 import os
@@ -368,3 +368,42 @@ class ImageD(_ArithmeticImage):
     """A float64 image (``lsst.afw.image.ImageD``)."""
 
     dtype = np.dtype(np.float64)
+
+
+class PlaneGeometry:
+    """Geometry getters of an object whose image plane defines its bounding box.
+
+    `MaskedImageF` and `ExposureF` have no pixels of their own: their box, size
+    and origin are those of their ``image`` plane.
+    """
+
+    image: ImageF
+
+    def getBBox(self, origin: ImageOrigin = PARENT) -> Box2I:
+        return self.image.getBBox(origin)
+
+    def getDimensions(self) -> Extent2I:
+        return self.image.getDimensions()
+
+    def getWidth(self) -> int:
+        return self.image.getWidth()
+
+    def getHeight(self) -> int:
+        return self.image.getHeight()
+
+    def getX0(self) -> int:
+        return self.image.getX0()
+
+    def getY0(self) -> int:
+        return self.image.getY0()
+
+    def getXY0(self) -> Point2I:
+        return self.image.getXY0()
+
+    @property
+    def width(self) -> int:
+        return self.image.getWidth()
+
+    @property
+    def height(self) -> int:
+        return self.image.getHeight()

@@ -26,14 +26,14 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 
 from ..geom import Box2I, Extent2I, Point2I
-from ._image import PARENT, ImageBase, ImageF, ImageOrigin
+from ._image import PARENT, ImageBase, ImageF, ImageOrigin, PlaneGeometry
 from ._mask import Mask
 
 if TYPE_CHECKING:
     from ._property_list import PropertyList
 
 
-class MaskedImageF:
+class MaskedImageF(PlaneGeometry):
     """An `ImageF`, a `Mask` and a variance `ImageF` with one bounding box.
 
     Parameters
@@ -173,34 +173,10 @@ class MaskedImageF:
     def getVariance(self) -> ImageF:
         return self._variance
 
-    # Geometry ----------------------------------------------------------------
-    def getBBox(self, origin: ImageOrigin = PARENT) -> Box2I:
-        return self._image.getBBox(origin)
-
-    def getDimensions(self) -> Extent2I:
-        return self._image.getDimensions()
-
-    def getWidth(self) -> int:
-        return self._image.getWidth()
-
-    def getHeight(self) -> int:
-        return self._image.getHeight()
-
-    def getX0(self) -> int:
-        return self._image.getX0()
-
-    def getY0(self) -> int:
-        return self._image.getY0()
-
-    def getXY0(self) -> Point2I:
-        return self._image.getXY0()
-
+    # Geometry (getters from PlaneGeometry) ---------------------------------------
     def setXY0(self, xy0: Point2I) -> None:
         for plane in (self._image, self._mask, self._variance):
             plane.setXY0(xy0)
-
-    width = property(getWidth)
-    height = property(getHeight)
 
     # Copies and views ------------------------------------------------------
     def clone(self) -> Self:
