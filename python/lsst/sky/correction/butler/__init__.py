@@ -1,0 +1,15 @@
+"""Butler integration: storage classes, formatters, instruments, repositories.
+
+* `formatters`: FormatterV2s for the afwlite types (afw's FITS layouts, the
+  ECSV camera file); the storage classes and the formatter mapping are
+  package data (``lsst.sky.correction/configs/*.yaml``), linked from a
+  repository's ``butler.yaml``.
+* `instrument`: `~lsst.pipe.base.Instrument` subclasses without obs_*
+  packages (LSSTCam, LSSTComCam, HSC, DECam, DummyCam, TinyCam).
+* `repo`: `initRepo` and `writeVisit`.
+* `cli`: the ``butler sky-correction-*`` subcommands.
+"""
+
+from .formatters import *
+from .instrument import *
+from .repo import *

@@ -1,0 +1,270 @@
+"""Butler formatters (and a delegate) for sky_correction's afwlite types.
+
+The files are the ones afw writes, so the stack can read them by URI:
+
+* `AfwliteExposureFormatter` and `AfwliteImageFormatter`: afw's FITS layouts,
+  tile-compressed losslessly (GZIP_2, one row per tile, no quantization) as
+  the stack's default ``lossless`` recipe does.  A ``recipe`` write parameter
+  selects ``"lossless"`` (the default) or ``"noCompression"``; repositories
+  may define further recipes as afw-style compression mappings.
+* `AfwliteBackgroundFormatter`: ``BackgroundList.writeFits`` (afw's
+  uncompressed three-HDUs-per-element layout).
+* `AfwliteCameraFormatter`: sky_correction's ECSV camera file
+  (``docs/cameras.md``).
+
+afwlite's Exposure files keep only the detector's name (``DETNAME``), not
+the detector itself (afw keeps it in the file's archive).  On read,
+`AfwliteExposureFormatter` re-attaches the detector of the data ID from the
+instrument's camera when the instrument is one of
+`lsst.sky.correction.butler.instrument`'s, as obs_base's raw formatters do.
+
+The storage classes that use them are defined in
+``configs/storageClasses.yaml`` and the mapping in ``configs/formatters.yaml``
+(package data of ``lsst.sky.correction``).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AfwliteBackgroundFormatter",
+    "AfwliteCameraFormatter",
+    "AfwliteExposureFormatter",
+    "AfwliteImageDelegate",
+    "AfwliteImageFormatter",
+]
+
+import functools
+import logging
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from lsst.daf.butler import FormatterV2, StorageClassDelegate
+from lsst.resources import ResourcePath
+
+from ..afwlite.cameraGeom import Camera
+from ..afwlite.geom import Box2I
+from ..afwlite.image import PARENT, ExposureF, ImageF, ImageOrigin
+from ..afwlite.math import BackgroundList
+from ..cameras import readCameraFile, writeCameraFile
+
+_LOG = logging.getLogger(__name__)
+
+# Write recipes every FITS image formatter knows; a repository's
+# ``datastore: formatters: write_recipes:`` may add others (afw-style
+# compression mappings, passed to afwlite as they are).
+_BUILTIN_RECIPES: Mapping[str, Any] = {
+    "lossless": "lossless",
+    "noCompression": None,
+    "default": "lossless",
+}
+
+
+def _regionParameters(parameters: Mapping[str, Any] | None, what: str) -> tuple[Box2I | None, ImageOrigin]:
+    """The ``bbox`` and ``origin`` read parameters, checked."""
+    parameters = dict(parameters or {})
+    bbox = parameters.pop("bbox", None)
+    origin = parameters.pop("origin", PARENT)
+    if parameters:
+        raise ValueError(f"{what}: unsupported read parameters {sorted(parameters)}; known: bbox, origin")
+    if bbox is not None and not isinstance(bbox, Box2I):
+        raise TypeError(f"{what}: the bbox parameter must be an afwlite Box2I, got {type(bbox).__name__}")
+    return bbox, ImageOrigin(origin)
+
+
+class _AfwliteFitsImageFormatter(FormatterV2):
+    """Shared behaviour of the compressed-FITS image formatters."""
+
+    default_extension = ".fits"
+    supported_extensions = frozenset({".fits", ".fits.fz", ".fz", ".fits.gz"})
+    can_read_from_local_file = True
+    unsupported_parameters: ClassVar[frozenset[str]] = frozenset()  # bbox and origin are handled here
+    supported_write_parameters = frozenset({"recipe"})
+
+    @classmethod
+    def validate_write_recipes(cls, recipes: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
+        """Accept recipes that are compression specifications afwlite understands.
+
+        Parameters
+        ----------
+        recipes : `dict`, optional
+            Recipe name to compression: `None`, a string (``"lossless"``,
+            ``"GZIP_2"``...), or an afw-style mapping optionally keyed by
+            ``image``/``mask``/``variance``.
+
+        Returns
+        -------
+        recipes : `dict`
+            The built-in recipes overlaid with the given ones.
+        """
+        merged = dict(_BUILTIN_RECIPES)
+        for name, spec in (recipes or {}).items():
+            if spec is not None and not isinstance(spec, str | Mapping):
+                raise RuntimeError(
+                    f"{cls.__name__}: write recipe {name!r} is not a compression spec: {spec!r}"
+                )
+            merged[name] = spec
+        return merged
+
+    def _compression(self) -> Any:
+        """The compression of the selected write recipe."""
+        name = self.write_parameters.get("recipe", "default")
+        recipes = self.write_recipes or _BUILTIN_RECIPES
+        if name not in recipes:
+            raise ValueError(
+                f"{type(self).__name__}: unknown write recipe {name!r}; known: {sorted(recipes)}"
+            )
+        return recipes[name]
+
+    def _readRegion(self) -> tuple[Box2I | None, ImageOrigin]:
+        return _regionParameters(self.file_descriptor.parameters, type(self).__name__)
+
+
+class AfwliteExposureFormatter(_AfwliteFitsImageFormatter):
+    """Read and write an afwlite `ExposureF` as afw's Exposure FITS file.
+
+    Read parameters ``bbox`` (an afwlite ``Box2I``) and ``origin`` read a
+    region only; only the tiles it touches are decompressed.
+    """
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        bbox, origin = self._readRegion()
+        exposure = ExposureF(path, bbox=bbox, origin=origin)
+        self._attachDetector(exposure)
+        return exposure
+
+    def _attachDetector(self, exposure: ExposureF) -> None:
+        """Give the exposure the camera detector its data ID names, when that camera is known."""
+        if exposure.getDetector() is not None:
+            return
+        dataId = self.data_id
+        if not {"instrument", "detector"} <= set(dataId.dimensions.names):
+            return
+        className = None
+        if dataId.hasRecords():
+            record = dataId.records["instrument"]
+            className = None if record is None else record.class_name
+        camera = _instrumentCamera(str(dataId["instrument"]), className)
+        detectorId = int(dataId["detector"])  # type: ignore[call-overload]
+        if camera is None or detectorId not in camera:
+            return
+        detector = camera[detectorId]
+        fileName = exposure.getMetadata().get("DETNAME")
+        if fileName is not None and fileName != detector.getName():
+            _LOG.warning(
+                "%s: the file says detector %r, the camera's detector %d is %r; not attaching it",
+                self.file_descriptor.location.uri,
+                fileName,
+                detectorId,
+                detector.getName(),
+            )
+            return
+        exposure.setDetector(detector)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        if not isinstance(in_memory_dataset, ExposureF):
+            raise TypeError(
+                f"{type(self).__name__} writes afwlite ExposureF objects, "
+                f"not {type(in_memory_dataset).__name__}"
+            )
+        in_memory_dataset.writeFits(uri.ospath, compression=self._compression())
+
+
+class AfwliteImageFormatter(_AfwliteFitsImageFormatter):
+    """Read and write an afwlite `ImageF` as afw's single-image FITS file.
+
+    Compressed, the image sits behind an empty primary HDU (as CFITSIO writes
+    it); readers find it at HDU 1.
+    """
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        bbox, origin = self._readRegion()
+        return ImageF(path, bbox=bbox, origin=origin)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        if not isinstance(in_memory_dataset, ImageF):
+            raise TypeError(
+                f"{type(self).__name__} writes afwlite ImageF objects, not {type(in_memory_dataset).__name__}"
+            )
+        in_memory_dataset.writeFits(uri.ospath, compression=self._compression())
+
+
+class AfwliteBackgroundFormatter(FormatterV2):
+    """Read and write an afwlite `BackgroundList` in afw's FITS layout (uncompressed)."""
+
+    default_extension = ".fits"
+    supported_extensions = frozenset({".fits"})
+    can_read_from_local_file = True
+    unsupported_parameters = None  # no read parameters
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        return BackgroundList.readFits(path)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        if not isinstance(in_memory_dataset, BackgroundList):
+            raise TypeError(
+                f"{type(self).__name__} writes afwlite BackgroundList objects, "
+                f"not {type(in_memory_dataset).__name__}"
+            )
+        in_memory_dataset.writeFits(uri.ospath)
+
+
+class AfwliteCameraFormatter(FormatterV2):
+    """Read and write an afwlite `Camera` as a sky_correction camera file (ECSV)."""
+
+    default_extension = ".ecsv"
+    supported_extensions = frozenset({".ecsv"})
+    can_read_from_local_file = True
+    unsupported_parameters = None
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        return readCameraFile(path)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        writeCameraFile(in_memory_dataset, uri.ospath, description="written through the Butler")
+
+
+@functools.cache
+def _instrumentCamera(instrumentName: str, className: str | None) -> Camera | None:
+    """The camera of one of sky_correction's instruments, or `None` for other instruments."""
+    from .instrument import INSTRUMENTS, SkyCorrectionInstrument
+
+    cls: Any = None
+    if className:
+        try:
+            from lsst.utils import doImportType
+
+            cls = doImportType(className)
+        except (ImportError, TypeError):
+            cls = None
+    if not (isinstance(cls, type) and issubclass(cls, SkyCorrectionInstrument)):
+        cls = INSTRUMENTS.get(instrumentName)
+    return None if cls is None else cls.makeCamera()
+
+
+class AfwliteImageDelegate(StorageClassDelegate):
+    """Applies the ``bbox``/``origin`` parameters to an in-memory image or exposure.
+
+    File datastores hand the parameters to the formatter; this delegate is
+    what in-memory datastores (and handles holding an object) use instead.
+    """
+
+    def handleParameters(self, inMemoryDataset: Any, parameters: Mapping[str, Any] | None = None) -> Any:
+        """Return the region the parameters select, as a copy.
+
+        Parameters
+        ----------
+        inMemoryDataset : `ExposureF` or `ImageF`
+            The full dataset; not modified.
+        parameters : `dict`, optional
+            ``bbox`` (afwlite ``Box2I``) and ``origin``.
+
+        Returns
+        -------
+        dataset : `ExposureF` or `ImageF`
+            ``inMemoryDataset`` itself without a ``bbox``, else a deep copy
+            of the region.
+        """
+        bbox, origin = _regionParameters(parameters, type(self).__name__)
+        if bbox is None:
+            return inMemoryDataset
+        return type(inMemoryDataset)(inMemoryDataset, bbox=bbox, origin=origin, deep=True)

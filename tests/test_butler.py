@@ -1,0 +1,709 @@
+"""Butler integration, end to end: repo creation, formatters, pipetask, mocked quanta.
+
+One TinyCam repository (four 256x200 detectors, file datastore) is built by
+the ``butler sky-correction-init-repo`` command and `writeVisit`; the real
+``pipetask run`` processes it (one visit, then two with ``-j 2``); every
+output is read back through the Butler and the files are checked card by
+card with astropy.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from astropy.io import fits
+from click.testing import CliRunner
+
+import lsst.pipe.base.testUtils as pbTest
+from lsst.daf.butler import Butler, CollectionType, DeferredDatasetHandle
+from lsst.daf.butler.cli.butler import cli as butlerCli
+from lsst.sky.correction import SkyCorrectionConfig, SkyCorrectionTask
+from lsst.sky.correction.afwlite.geom import Box2I, Point2I
+from lsst.sky.correction.afwlite.image import ExposureF, ImageF, MaskedImageF
+from lsst.sky.correction.afwlite.math import (
+    ApproximateControl,
+    BackgroundList,
+    BackgroundMI,
+    Interpolate,
+    UndersampleStyle,
+)
+from lsst.sky.correction.butler import (
+    INSTRUMENTS,
+    RepoCollections,
+    createRepo,
+    initRepo,
+    makeTinyCamera,
+    writeVisit,
+)
+from lsst.sky.correction.cameras import getCamera
+from lsst.sky.correction.sky_measurement import SkyMeasurementTask
+from lsst.sky.correction.storage_classes import STORAGE_CLASSES
+
+BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+INSTRUMENT = "TinyCam"
+FILTER = "tiny_r"
+SKY_SCALES = {1: 40.0, 2: 55.0}  # the sky-frame amplitude of each visit, recovered by the task
+PEDESTAL = 1000.0
+NOISE = 3.0
+PIPETASK_ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+pytestmark = pytest.mark.skipif(
+    STORAGE_CLASSES.exposure != "AfwliteExposureF", reason="these tests run the afwlite storage classes"
+)
+
+# TinyCam: 10 micron pixels, a ~6 x 6 mm focal plane.  bgModel1 is one superpixel over the
+# whole focal plane (as the stack's 8192-px superpixels are for real cameras), so the
+# sky-frame pattern is left for the sky-frame fit; bgModel2 cleans up on 0.5 mm scales.
+TINY_CONFIG = """
+config.doMaskObjects = False
+config.binning = 4
+for model, size in ((config.bgModel1, 7.0), (config.bgModel2, 0.5)):
+    model.xSize = size
+    model.ySize = size
+    model.pixelSize = 0.010
+    model.binning = 16
+"""
+
+
+def tinyConfig() -> SkyCorrectionConfig:
+    config = SkyCorrectionConfig()
+    exec(TINY_CONFIG, {"config": config})
+    return config
+
+
+# A simulated TinyCam visit ------------------------------------------------------------------------
+
+
+def skyFrame(bbox: Box2I) -> ExposureF:
+    """An 8x6 sky frame: a ramp along x and a ridge along y, zero-mean over the detector."""
+    sky = ExposureF(8, 6)
+    yy = np.arange(6, dtype=float)[:, np.newaxis]
+    pattern = np.linspace(-1.0, 1.0, 8)[np.newaxis, :] + np.exp(-((yy - 2.5) ** 2))
+    sky.image.array[:] = pattern.astype(np.float32)
+    sky.variance.array[:] = 1.0
+    for key, value in (
+        ("BOX.MINX", bbox.getMinX()),
+        ("BOX.MINY", bbox.getMinY()),
+        ("BOX.MAXX", bbox.getMaxX()),
+        ("BOX.MAXY", bbox.getMaxY()),
+        ("ALGORITHM", "NATURAL_SPLINE"),
+    ):
+        sky.getMetadata().set(key, value)
+    # An interpolated constant is that constant: shifting the samples centres the full image.
+    full = SkyMeasurementTask().exposureToBackground(sky).getImage()
+    assert full is not None
+    sky.image.array[:] -= np.float32(np.mean(full.array))
+    return sky
+
+
+def constantBackground(bbox: Box2I, value: float) -> BackgroundList:
+    stats = MaskedImageF(bbox)
+    stats.image.array[:] = value
+    stats.variance.array[:] = 1.0
+    element = (
+        BackgroundMI(bbox, stats),
+        Interpolate.CONSTANT,
+        UndersampleStyle.REDUCE_INTERP_ORDER,
+        ApproximateControl.UNKNOWN,
+        0,
+        0,
+        False,
+    )
+    return BackgroundList(element)
+
+
+@dataclass
+class SimulatedVisit:
+    calexps: dict[int, ExposureF]
+    calexpBackgrounds: dict[int, BackgroundList]
+    skyFrames: dict[int, ExposureF]
+    truth: dict[str, Any]
+
+
+def simulateVisit(visit: int) -> SimulatedVisit:
+    """Restored image = pedestal + scale x sky frame + noise; calexpBackground = the pedestal."""
+    camera = makeTinyCamera()
+    rng = np.random.default_rng(visit)
+    measure = SkyMeasurementTask()
+    result = SimulatedVisit({}, {}, {}, {"skyFrameScale": SKY_SCALES[visit], "pedestal": PEDESTAL})
+    skyMeans = []
+    for detector in camera:
+        bbox = detector.getBBox()
+        sky = skyFrame(bbox)
+        skyImage = measure.exposureToBackground(sky).getImage()
+        assert skyImage is not None
+        calexp = ExposureF(bbox)
+        calexp.image.array[:] = (
+            SKY_SCALES[visit] * skyImage.array + rng.normal(0.0, NOISE, skyImage.array.shape)
+        ).astype(np.float32)
+        calexp.variance.array[:] = NOISE**2
+        calexp.mask.array[0, :] = calexp.mask.getPlaneBitMask("EDGE")
+        calexp.getMetadata().set("SIMVISIT", visit)
+        result.calexps[detector.getId()] = calexp
+        result.calexpBackgrounds[detector.getId()] = constantBackground(bbox, PEDESTAL)
+        result.skyFrames[detector.getId()] = sky
+        skyMeans.append(float(np.mean(skyImage.array)))
+    result.truth["detectors"] = np.array(sorted(result.calexps))  # numpy is converted on the way in
+    result.truth["meanBackground"] = PEDESTAL + SKY_SCALES[visit] * float(np.mean(skyMeans))
+    return result
+
+
+# The repository --------------------------------------------------------------------------------
+
+
+@dataclass
+class Repo:
+    root: Path
+    visits: dict[int, SimulatedVisit]
+    pipeline: Path
+    configFile: Path
+    outputs: dict[str, str]  # label -> output collection of a pipetask run
+    timings: dict[str, float]
+
+
+def pipelinePath(tmp: Path) -> Path:
+    """pipelines/SkyCorrection.yaml when the repository has it, else a minimal pipeline."""
+    shipped = ROOT / "pipelines" / "SkyCorrection.yaml"
+    if shipped.exists():
+        return shipped
+    path = tmp / "skyCorr.yaml"
+    path.write_text(
+        "description: SkyCorrectionTask alone (test pipeline)\n"
+        "tasks:\n"
+        "  skyCorr:\n"
+        "    class: lsst.sky.correction.SkyCorrectionTask\n"
+    )
+    return path
+
+
+def pipetask(repo: Repo, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [str(BIN / "pipetask"), *args]
+    done = subprocess.run(command, capture_output=True, text=True, env=PIPETASK_ENV, timeout=300)
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+    return done
+
+
+def runPipetask(repo: Repo, output: str, where: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    import time
+
+    start = time.perf_counter()
+    done = pipetask(
+        repo,
+        "--log-level",
+        "lsst.sky.correction=INFO",
+        "run",
+        "-b",
+        str(repo.root),
+        "-i",
+        f"{INSTRUMENT}/defaults",
+        "-o",
+        output,
+        "-p",
+        str(repo.pipeline),
+        "-C",
+        f"skyCorr:{repo.configFile}",
+        "-d",
+        where,
+        *extra,
+    )
+    repo.timings[output] = time.perf_counter() - start
+    return done
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repo]:
+    tmp = tmp_path_factory.mktemp("butler")
+    root = tmp / "repo"
+    result = CliRunner().invoke(
+        butlerCli, ["sky-correction-init-repo", str(root), "--instrument", INSTRUMENT]
+    )
+    assert result.exit_code == 0, result.output
+    configFile = tmp / "tinycam_skyCorr.py"
+    configFile.write_text(TINY_CONFIG)
+    visits = {visit: simulateVisit(visit) for visit in SKY_SCALES}
+    butler = Butler.from_config(str(root), writeable=True)
+    for visit, simulated in visits.items():
+        writeVisit(
+            butler,
+            INSTRUMENT,
+            visit,
+            FILTER,
+            simulated.calexps,
+            simulated.calexpBackgrounds,
+            simulated.skyFrames,
+            simulated.truth,
+        )
+    butler.close()
+    yield Repo(root, visits, pipelinePath(tmp), configFile, {}, {})
+
+
+@pytest.fixture(scope="module")
+def oneVisit(repo: Repo) -> Repo:
+    """The first pipetask run: visit 1, registering the output dataset types."""
+    output = "u/test/skyCorr-1"
+    runPipetask(repo, output, f"instrument='{INSTRUMENT}' AND visit=1", "--register-dataset-types")
+    repo.outputs["one"] = output
+    return repo
+
+
+@pytest.fixture(scope="module")
+def twoVisits(oneVisit: Repo) -> Repo:
+    """Both visits with two processes."""
+    output = "u/test/skyCorr-j2"
+    runPipetask(oneVisit, output, f"instrument='{INSTRUMENT}' AND visit IN (1, 2)", "-j", "2")
+    oneVisit.outputs["two"] = output
+    return oneVisit
+
+
+# Repository layout -----------------------------------------------------------------------------
+
+
+def test_init_repo_links_the_package_configs(repo: Repo) -> None:
+    config = yaml.safe_load((repo.root / "butler.yaml").read_text())
+    assert config["storageClasses"]["includeConfigs"] == (
+        "resource://lsst.sky.correction/configs/storageClasses.yaml"
+    )
+    assert config["datastore"]["formatters"]["includeConfigs"] == (
+        "resource://lsst.sky.correction/configs/formatters.yaml"
+    )
+    butler = Butler.from_config(str(repo.root))
+    names = RepoCollections.forInstrument(INSTRUMENT)
+    assert butler.collections.get_info(names.defaults).children == (names.inputs, names.calibration)
+    assert butler.collections.get_info(names.calibration).type == CollectionType.CALIBRATION
+    types = {t.name: t for t in butler.registry.queryDatasetTypes()}
+    assert types["calexp"].storageClass_name == "AfwliteExposureF"
+    assert types["calexpBackground"].storageClass_name == "AfwliteBackground"
+    assert types["sky"].isCalibration() and types["camera"].isCalibration()
+    assert types["camera"].storageClass_name == "AfwliteCamera"
+    assert types["skyCorrTruth"].storageClass_name == "StructuredDataDict"
+    detectors = {r.id: r for r in butler.registry.queryDimensionRecords("detector", instrument=INSTRUMENT)}
+    assert sorted(detectors) == [0, 1, 2, 3]
+    assert (detectors[1].full_name, detectors[1].raft, detectors[1].name_in_raft) == ("R00_S01", "R00", "S01")
+    assert detectors[1].purpose == "SCIENCE"
+
+
+def test_camera_is_a_certified_calibration(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), collections=f"{INSTRUMENT}/defaults")
+    visitId = butler.registry.expandDataId(instrument=INSTRUMENT, visit=1)
+    camera = butler.get("camera", dataId=visitId)
+    expected = makeTinyCamera()
+    assert camera.getName() == "TinyCam"
+    for detector in expected:
+        assert camera[detector.getId()].getBBox() == detector.getBBox()
+        assert camera[detector.getId()].getOrientation().getYaw() == detector.getOrientation().getYaw()
+    assert butler.getURI("camera", dataId=visitId).getExtension() == ".ecsv"
+
+
+def test_visit_records_and_sky_validity(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), collections=f"{INSTRUMENT}/defaults")
+    (visit1,) = butler.registry.queryDimensionRecords("visit", instrument=INSTRUMENT, visit=1)
+    assert visit1.physical_filter == FILTER and visit1.exposure_time == 30.0
+    assert visit1.timespan.begin is not None and visit1.timespan.end is not None
+    regions = butler.registry.queryDimensionRecords("visit_detector_region", instrument=INSTRUMENT, visit=2)
+    assert sorted(r.detector for r in regions) == [0, 1, 2, 3]
+    # Each visit finds its own sky frames through the validity ranges.
+    for visit in (1, 2):
+        dataId = butler.registry.expandDataId(instrument=INSTRUMENT, visit=visit, detector=2)
+        ref = butler.find_dataset("sky", dataId, collections=f"{INSTRUMENT}/calib", timespan=dataId.timespan)
+        assert ref is not None and ref.run == f"{INSTRUMENT}/calib/sky/visit{visit}"
+    truth = butler.get("skyCorrTruth", instrument=INSTRUMENT, visit=2)
+    assert truth["detectors"] == [0, 1, 2, 3] and isinstance(truth["detectors"][0], int)
+    assert truth["skyFrameScale"] == 55.0 and truth["pedestal"] == 1000.0
+
+
+def test_round_trip_and_bbox_parameter(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), collections=f"{INSTRUMENT}/defaults")
+    original = repo.visits[1].calexps[3]
+    calexp = butler.get("calexp", instrument=INSTRUMENT, visit=1, detector=3)
+    assert isinstance(calexp, ExposureF)
+    np.testing.assert_array_equal(calexp.image.array, original.image.array)  # lossless
+    np.testing.assert_array_equal(calexp.mask.array, original.mask.array)
+    np.testing.assert_array_equal(calexp.variance.array, original.variance.array)
+    assert calexp.getMetadata().get("SIMVISIT") == 1
+    bbox = Box2I(Point2I(10, 20), Point2I(49, 34))
+    cutout = butler.get("calexp", instrument=INSTRUMENT, visit=1, detector=3, parameters={"bbox": bbox})
+    assert cutout.getBBox() == bbox
+    np.testing.assert_array_equal(cutout.image.array, original.image.array[20:35, 10:50])
+    background = butler.get("calexpBackground", instrument=INSTRUMENT, visit=1, detector=3)
+    assert isinstance(background, BackgroundList) and len(background) == 1
+    image = background.getImage()
+    assert image is not None and np.all(image.array == PEDESTAL)
+
+
+# Files in afw's layouts -------------------------------------------------------------------------
+
+
+def assertXy0Cards(header: fits.Header, x0: int, y0: int) -> None:
+    assert header["CRPIX1A"] == 1 and header["CRPIX2A"] == 1
+    assert header["CRVAL1A"] == x0 and header["CRVAL2A"] == y0
+    assert header["CTYPE1A"] == "LINEAR" and header["CTYPE2A"] == "LINEAR"
+    assert header["CUNIT1A"] == "PIXEL" and header["CUNIT2A"] == "PIXEL"
+
+
+def assertLosslessPlane(raw: fits.Header, extname: str, zbitpix: int, width: int) -> None:
+    """Check the stored header of a tile-compressed plane (opened with disable_image_compression)."""
+    assert raw["XTENSION"] == "BINTABLE" and raw["ZIMAGE"] is True
+    assert raw["ZCMPTYPE"] == "GZIP_2"
+    assert raw["ZBITPIX"] == zbitpix
+    assert raw["ZTILE1"] == width and raw["ZTILE2"] == 1  # one row per tile
+    assert raw.get("ZQUANTIZ", "NONE") == "NONE"  # never quantized
+    assert raw["EXTNAME"] == extname
+
+
+def rawHeaders(path: str) -> list[fits.Header]:
+    with fits.open(path, disable_image_compression=True) as hdul:
+        return [hdu.header.copy() for hdu in hdul]
+
+
+def test_calexp_file_is_afw_exposure_layout(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), collections=f"{INSTRUMENT}/defaults")
+    uri = butler.getURI("calexp", instrument=INSTRUMENT, visit=2, detector=1)
+    assert uri.getExtension() == ".fits"
+    raw = rawHeaders(uri.ospath)
+    with fits.open(uri.ospath) as hdul:
+        assert len(hdul) == 4
+        primary = hdul[0].header
+        assert primary["NAXIS"] == 0 and "EXTNAME" not in primary
+        assert primary["EXPINFO_V"] == 2
+        for index, (extname, zbitpix) in enumerate((("IMAGE", -32), ("MASK", 32), ("VARIANCE", -32)), 1):
+            assertLosslessPlane(raw[index], extname, zbitpix, 256)
+            assert hdul[index].header["INHERIT"] is True
+            assertXy0Cards(hdul[index].header, 0, 0)
+        assert (hdul[2].data.dtype.kind, hdul[2].data.dtype.itemsize) == ("i", 4)  # int32 mask
+        assert "ZBLANK" not in raw[2] and "BZERO" not in hdul[2].header
+        assert hdul[2].header["MP_EDGE"] == 4
+        np.testing.assert_array_equal(hdul[1].data, repo.visits[2].calexps[1].image.array)
+
+
+def test_sky_frame_file_keeps_its_box_metadata(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), collections=f"{INSTRUMENT}/defaults")
+    dataId = butler.registry.expandDataId(instrument=INSTRUMENT, visit=1, detector=0)
+    sky = butler.get("sky", dataId=dataId)
+    assert sky.getMetadata().get("BOX.MAXX") == 255 and sky.getMetadata().get("ALGORITHM") == "NATURAL_SPLINE"
+
+
+def test_background_file_is_afw_layout(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), collections=f"{INSTRUMENT}/defaults")
+    uri = butler.getURI("calexpBackground", instrument=INSTRUMENT, visit=1, detector=0)
+    with fits.open(uri.ospath) as hdul:
+        assert len(hdul) == 3
+        assert hdul[0].header["NAXIS"] == 2  # the first stats image is in the primary
+        assert hdul[0].header["BITPIX"] == -32 and hdul[1].header["BITPIX"] == 32
+        for hdu in hdul:
+            header = hdu.header
+            assert header["INTERPSTYLE"] == int(Interpolate.CONSTANT)
+            assert header["UNDERSAMPLESTYLE"] == int(UndersampleStyle.REDUCE_INTERP_ORDER)
+            assert header["APPROXSTYLE"] == int(ApproximateControl.UNKNOWN)
+            assert (header["BKGD_WIDTH"], header["BKGD_HEIGHT"]) == (256, 200)
+            assertXy0Cards(header, 0, 0)
+            assert "ZIMAGE" not in header
+
+
+# pipetask run ------------------------------------------------------------------------------------
+
+
+def test_pipetask_one_visit_outputs(oneVisit: Repo) -> None:
+    butler = Butler.from_config(str(oneVisit.root), collections=oneVisit.outputs["one"])
+    camera = makeTinyCamera()
+    for detector in camera:
+        skyCorr = butler.get("skyCorr", instrument=INSTRUMENT, visit=1, detector=detector.getId())
+        assert isinstance(skyCorr, BackgroundList)
+        # Inverted calexpBackground, bgModel1, scaled sky frame, bgModel2.
+        assert len(skyCorr) == 4
+        image = skyCorr.getImage()
+        assert image is not None and image.getBBox() == detector.getBBox()
+    calExpMosaic = butler.get("calexp_skyCorr_visit_mosaic", instrument=INSTRUMENT, visit=1)
+    calBkgMosaic = butler.get("calexpBackground_skyCorr_visit_mosaic", instrument=INSTRUMENT, visit=1)
+    assert isinstance(calExpMosaic, ImageF) and isinstance(calBkgMosaic, ImageF)
+    assert abs(float(np.nanmean(calExpMosaic.array))) < 0.5
+    # The model the task subtracted is the pedestal plus the scaled sky frames.
+    expected = oneVisit.visits[1].truth["meanBackground"]
+    assert float(np.nanmean(calBkgMosaic.array)) == pytest.approx(expected, abs=0.5)
+
+    log = butler.get("skyCorr_log", instrument=INSTRUMENT, visit=1)
+    messages = [record.message for record in log]
+    scales = [m for m in messages if m.startswith("Sky frame scale: ")]
+    assert len(scales) == 1
+    assert float(scales[0].split(": ")[1]) == pytest.approx(SKY_SCALES[1], rel=0.02)
+    assert any(m.startswith("Detector 3: Original background restored") for m in messages)
+    assert {record.name for record in log} >= {"lsst.sky.correction.skyCorr"}
+
+    config = butler.get("skyCorr_config")
+    assert isinstance(config, SkyCorrectionConfig)
+    assert config.bgModel2.xSize == 0.5 and config.doMaskObjects is False
+    metadata = butler.get("skyCorr_metadata", instrument=INSTRUMENT, visit=1)
+    assert "skyCorr" in metadata.names() or metadata.getScalar("quantum.endUtc")
+
+    registry = butler.registry
+    outputTypes = {t.name: t.storageClass_name for t in registry.queryDatasetTypes("*skyCorr*")}
+    assert outputTypes["skyCorr"] == "AfwliteBackground"
+    assert outputTypes["calexp_skyCorr_visit_mosaic"] == "AfwliteImageF"
+
+
+def test_pipetask_outputs_are_afw_files(oneVisit: Repo) -> None:
+    butler = Butler.from_config(str(oneVisit.root), collections=oneVisit.outputs["one"])
+    with fits.open(butler.getURI("skyCorr", instrument=INSTRUMENT, visit=1, detector=2).ospath) as hdul:
+        assert len(hdul) == 12  # 4 elements x (image, mask, variance)
+        assert hdul[0].header["NAXIS"] == 2
+        assert hdul[0].header["INTERPSTYLE"] == int(Interpolate.CONSTANT)  # the inverted calexpBackground
+        for start in range(0, 12, 3):
+            keys = [hdul[start + k].header["APPROXSTYLE"] for k in range(3)]
+            assert len(set(keys)) == 1
+    uri = butler.getURI("calexp_skyCorr_visit_mosaic", instrument=INSTRUMENT, visit=1)
+    raw = rawHeaders(uri.ospath)
+    with fits.open(uri.ospath) as hdul:
+        assert len(hdul) == 2 and hdul[0].header["NAXIS"] == 0  # compressed image behind an empty primary
+        assert raw[1]["ZCMPTYPE"] == "GZIP_2" and raw[1]["ZTILE2"] == 1 and raw[1]["ZBITPIX"] == -32
+        assert raw[1]["ZTILE1"] == hdul[1].header["NAXIS1"] and raw[1].get("ZQUANTIZ", "NONE") == "NONE"
+        assertXy0Cards(hdul[1].header, 0, 0)
+
+
+def test_pipetask_two_visits_with_two_processes(twoVisits: Repo) -> None:
+    butler = Butler.from_config(str(twoVisits.root), collections=twoVisits.outputs["two"])
+    for visit in (1, 2):
+        log = butler.get("skyCorr_log", instrument=INSTRUMENT, visit=visit)
+        (scale,) = [r.message for r in log if r.message.startswith("Sky frame scale: ")]
+        assert float(scale.split(": ")[1]) == pytest.approx(SKY_SCALES[visit], rel=0.02)
+        refs = butler.query_datasets("skyCorr", instrument=INSTRUMENT, visit=visit)
+        assert sorted(ref.dataId["detector"] for ref in refs) == [0, 1, 2, 3]
+    # Visit 1 was processed again, identically.
+    again = butler.get("calexp_skyCorr_visit_mosaic", instrument=INSTRUMENT, visit=1)
+    first = Butler.from_config(str(twoVisits.root), collections=twoVisits.outputs["one"]).get(
+        "calexp_skyCorr_visit_mosaic", instrument=INSTRUMENT, visit=1
+    )
+    np.testing.assert_array_equal(again.array, first.array)
+
+
+# Mocked quantum (lsst.pipe.base.testUtils) against a file datastore ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def testCollection(repo: Repo) -> Butler:
+    """A Butler whose default RUN holds every input of visit 1 (what makeQuantum looks in)."""
+    run = "u/test/quantum-inputs"
+    butler = Butler.from_config(str(repo.root), writeable=True, run=run)
+    simulated = repo.visits[1]
+    for detector, calexp in simulated.calexps.items():
+        dataId = {"instrument": INSTRUMENT, "visit": 1, "detector": detector}
+        butler.put(calexp, "calexp", dataId)
+        butler.put(simulated.calexpBackgrounds[detector], "calexpBackground", dataId)
+        butler.put(simulated.skyFrames[detector], "sky", dataId, physical_filter=FILTER)
+    butler.put(makeTinyCamera(), "camera", instrument=INSTRUMENT)
+    for name, storageClass, dimensions in (
+        ("skyCorr", STORAGE_CLASSES.background, ("instrument", "visit", "detector")),
+        ("calexp_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
+        ("calexpBackground_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
+    ):
+        from lsst.daf.butler import DatasetType
+
+        butler.registry.registerDatasetType(
+            DatasetType(name, dimensions, storageClass, universe=butler.dimensions)
+        )
+    return butler
+
+
+def makeQuantum(task: SkyCorrectionTask, butler: Butler) -> Any:
+    # Expanded data IDs: the file templates name files with dimension records (detector.full_name).
+    expand = butler.registry.expandDataId
+    visitId = expand(instrument=INSTRUMENT, visit=1)
+    detectorIds = [expand(visitId, detector=d) for d in (2, 0, 3, 1)]  # deliberately unsorted
+    skyIds = [expand(instrument=INSTRUMENT, physical_filter=FILTER, detector=d) for d in (3, 1, 0, 2)]
+    return pbTest.makeQuantum(
+        task,
+        butler,
+        visitId,
+        {
+            "calExps": detectorIds,
+            "calBkgs": detectorIds,
+            "skyFrames": skyIds,
+            "camera": expand(instrument=INSTRUMENT),
+            "skyCorr": detectorIds,
+            "calExpMosaic": visitId,
+            "calBkgMosaic": visitId,
+        },
+    )
+
+
+def test_mocked_quantum_passes_sorted_deferred_handles(testCollection: Butler) -> None:
+    task = SkyCorrectionTask(config=tinyConfig())
+    run = pbTest.runTestQuantum(task, testCollection, makeQuantum(task, testCollection), mockRun=True)
+    kwargs = run.call_args.kwargs
+    assert all(isinstance(handle, DeferredDatasetHandle) for handle in kwargs["calExps"])
+    assert all(isinstance(handle, DeferredDatasetHandle) for handle in kwargs["skyFrames"])
+    assert [h.dataId["detector"] for h in kwargs["calExps"]] == [0, 1, 2, 3]
+    assert [h.dataId["detector"] for h in kwargs["skyFrames"]] == [0, 1, 2, 3]
+    assert all(isinstance(background, BackgroundList) for background in kwargs["calBkgs"])
+    assert isinstance(kwargs["calExps"][0].get(), ExposureF)
+    assert kwargs["camera"].getName() == "TinyCam"
+
+
+def test_real_quantum_writes_valid_outputs(testCollection: Butler) -> None:
+    task = SkyCorrectionTask(config=tinyConfig())
+    pbTest.assertValidInitOutput(task)
+    assert pbTest.getInitInputs(testCollection, task.config) == {}
+    pbTest.runTestQuantum(task, testCollection, makeQuantum(task, testCollection), mockRun=False)
+    skyCorr = testCollection.get("skyCorr", instrument=INSTRUMENT, visit=1, detector=3)
+    assert isinstance(skyCorr, BackgroundList) and len(skyCorr) == 4
+    # run() on the same inputs, through handles, gives what the quantum wrote.
+    handles = [
+        testCollection.getDeferred("calexp", instrument=INSTRUMENT, visit=1, detector=d) for d in range(4)
+    ]
+    result = task.run(
+        calExps=handles,
+        calBkgs=[
+            testCollection.get("calexpBackground", instrument=INSTRUMENT, visit=1, detector=d)
+            for d in range(4)
+        ],
+        skyFrames=[
+            testCollection.getDeferred("sky", instrument=INSTRUMENT, physical_filter=FILTER, detector=d)
+            for d in range(4)
+        ],
+        camera=testCollection.get("camera", instrument=INSTRUMENT),
+    )
+    pbTest.assertValidOutput(task, result)
+    written = testCollection.get("calexp_skyCorr_visit_mosaic", instrument=INSTRUMENT, visit=1)
+    np.testing.assert_array_equal(written.array, result.calExpMosaic.array)
+    assert result.skyFrameScale == pytest.approx(SKY_SCALES[1], rel=0.02)
+
+
+# Instruments and repository options -------------------------------------------------------------------
+
+
+def test_every_instrument_registers(tmp_path: Path) -> None:
+    butler = initRepo(tmp_path / "all", "LSSTCam")
+    for name in INSTRUMENTS:
+        if name != "LSSTCam":
+            initRepo(tmp_path / "all", name)
+    butler = Butler.from_config(str(tmp_path / "all"))
+    records = {r.name: r for r in butler.registry.queryDimensionRecords("instrument")}
+    assert set(records) == set(INSTRUMENTS)
+    assert records["HSC"].class_name == "lsst.sky.correction.butler.instrument.HSC"
+    lsst = {r.full_name: r for r in butler.registry.queryDimensionRecords("detector", instrument="LSSTCam")}
+    assert len(lsst) == len(getCamera("LSSTCam"))
+    assert (lsst["R22_S11"].raft, lsst["R22_S11"].name_in_raft, lsst["R22_S11"].purpose) == (
+        "R22",
+        "S11",
+        "SCIENCE",
+    )
+    assert lsst["R00_SW0"].purpose == "WAVEFRONT" and lsst["R04_SG1"].purpose == "GUIDER"
+    hsc = {r.full_name: r for r in butler.registry.queryDimensionRecords("detector", instrument="HSC")}
+    assert hsc["1_53"].raft is None and hsc["0_57"].purpose == "FOCUS"
+    bands = {
+        r.name: r.band for r in butler.registry.queryDimensionRecords("physical_filter", instrument="HSC")
+    }
+    assert bands["HSC-I2"] == "i" and bands["HSC-Y"] == "y"
+    decam = {
+        r.name: r.band for r in butler.registry.queryDimensionRecords("physical_filter", instrument="DECam")
+    }
+    assert decam["Y DECam c0005 10095.0 1130.0"] == "y"
+    assert len(butler.get("camera", instrument="DECam", collections="DECam/calib/unbounded")) == 62
+
+
+def test_instrument_applies_the_shipped_config_overrides() -> None:
+    config = SkyCorrectionConfig()
+    INSTRUMENTS["HSC"]().applyConfigOverrides(SkyCorrectionTask._DefaultName, config)
+    assert config.bgModel1.pixelSize == 0.015 and config.bgModel2.minFrac == 0.5
+    tiny = SkyCorrectionConfig()
+    INSTRUMENTS["TinyCam"]().applyConfigOverrides(SkyCorrectionTask._DefaultName, tiny)
+    assert tiny.bgModel1.pixelSize == SkyCorrectionConfig().bgModel1.pixelSize  # none shipped
+
+
+def test_copy_mode_expands_the_definitions(tmp_path: Path) -> None:
+    createRepo(tmp_path / "copied", link=False)
+    config = yaml.safe_load((tmp_path / "copied" / "butler.yaml").read_text())
+    assert (
+        config["storageClasses"]["AfwliteExposureF"]["pytype"]
+        == "lsst.sky.correction.afwlite.image.ExposureF"
+    )
+    assert "includeConfigs" not in config["storageClasses"]
+    # Linking an existing repository adds the include directives once.
+    createRepo(tmp_path / "copied")
+    createRepo(tmp_path / "copied")
+    text = (tmp_path / "copied" / "butler.yaml").read_text()
+    assert text.count("resource://lsst.sky.correction/configs/storageClasses.yaml") == 1
+
+
+def test_write_visit_rejects_unknown_filters(repo: Repo) -> None:
+    butler = Butler.from_config(str(repo.root), writeable=True)
+    simulated = repo.visits[1]
+    with pytest.raises(ValueError, match="physical filter 'HSC-R' is not registered"):
+        writeVisit(butler, INSTRUMENT, 9, "HSC-R", simulated.calexps, simulated.calexpBackgrounds)
+
+
+def test_simulate_command_says_what_is_missing(repo: Repo) -> None:
+    import importlib.util
+
+    result = CliRunner().invoke(
+        butlerCli,
+        [
+            "sky-correction-simulate",
+            str(repo.root),
+            "-i",
+            INSTRUMENT,
+            "--visit",
+            "7",
+            "--physical-filter",
+            FILTER,
+        ],
+    )
+    if importlib.util.find_spec("lsst.sky.correction.simulation") is None:
+        assert result.exit_code != 0
+        assert "needs lsst.sky.correction.simulation" in result.output
+    else:
+        assert result.exit_code == 0 or "simulateVisit" in result.output, result.output
+
+
+def test_butler_lists_the_commands() -> None:
+    if shutil.which("butler", path=str(BIN)) is None:
+        pytest.skip("no butler executable beside this Python")
+    result = CliRunner().invoke(butlerCli, ["--help"])
+    assert "sky-correction-init-repo" in result.output and "sky-correction-simulate" in result.output
+
+
+# BPS with Parsl ------------------------------------------------------------------------------------
+
+
+def test_bps_parsl_runs_two_visits_locally(repo: Repo, tmp_path: Path) -> None:
+    pytest.importorskip("lsst.ctrl.bps.parsl")
+    output = "u/test/skyCorr-bps"
+    command = [
+        str(BIN / "bps"),
+        "submit",
+        str(ROOT / "bps" / "skyCorrection_local.yaml"),
+        "-b",
+        str(repo.root),
+        "-i",
+        f"{INSTRUMENT}/defaults",
+        "-o",
+        output,
+        "-p",
+        str(repo.pipeline),
+        "-d",
+        f"instrument='{INSTRUMENT}' AND visit IN (1, 2)",
+        "--extra-qgraph-options",
+        f"-C skyCorr:{repo.configFile}",
+    ]
+    # BPS puts its submit directory under ${PWD}, which a subprocess's cwd does not change.
+    env = {**PIPETASK_ENV, "PWD": str(tmp_path)}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    assert "'tasks_failed_count': 0, 'tasks_completed_count': 2" in done.stdout + done.stderr
+    butler = Butler.from_config(str(repo.root), collections=output)
+    for visit in (1, 2):
+        log = butler.get("skyCorr_log", instrument=INSTRUMENT, visit=visit)
+        (scale,) = [r.message for r in log if r.message.startswith("Sky frame scale: ")]
+        assert float(scale.split(": ")[1]) == pytest.approx(SKY_SCALES[visit], rel=0.02)
+        assert len(butler.query_datasets("skyCorr", instrument=INSTRUMENT, visit=visit)) == 4
+    assert list((tmp_path / "submit").rglob("finalJob.stdout"))
