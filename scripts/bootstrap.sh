@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with a Python >= 3.12 and install the package with its test extras.
+# Create .venv with a Python >= 3.12 and install the package with every extra the
+# tests, the demo and the benchmarks use (test, bps, plot, bench).
 # Also installs GNU GSL (Debian libgsl27), which the interpolation tests call as
 # an independent oracle, when the machine allows it (root + apt-get).
 set -euo pipefail
@@ -12,7 +13,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet -e ".[test]"
+"$venv/bin/python" -m pip install --quiet -e ".[test,bps,plot,bench]"
 
 if ! ldconfig -p 2>/dev/null | grep -q 'libgsl\.so\.27'; then
     if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
