@@ -7,9 +7,11 @@
 * `instrument`: `~lsst.pipe.base.Instrument` subclasses without obs_*
   packages (LSSTCam, LSSTComCam, HSC, DECam, DummyCam, TinyCam).
 * `repo`: `initRepo` and `writeVisit`.
+* `simulate`: `writeSimulatedVisit` (a simulated visit, detector by detector).
 * `cli`: the ``butler sky-correction-*`` subcommands.
 """
 
 from .formatters import *
 from .instrument import *
 from .repo import *
+from .simulate import *

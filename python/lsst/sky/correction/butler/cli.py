@@ -3,9 +3,7 @@
 * ``butler sky-correction-init-repo REPO --instrument NAME``: create or
   configure a repository (`lsst.sky.correction.butler.repo.initRepo`).
 * ``butler sky-correction-simulate REPO --instrument NAME --visit N ...``:
-  write simulated visits with `lsst.sky.correction.butler.repo.writeVisit`;
-  it needs ``lsst.sky.correction.simulation`` and says so clearly when that
-  module is not installed.
+  write simulated visits (`lsst.sky.correction.butler.simulate.writeSimulatedVisit`).
 
 Everything beyond click is imported when a command runs, so listing the
 ``butler`` commands stays cheap.
@@ -15,10 +13,8 @@ from __future__ import annotations
 
 __all__ = ["get_cli_subcommands", "init_repo", "simulate"]
 
-import importlib
+import time
 from collections.abc import Sequence
-from types import ModuleType
-from typing import Any
 
 import click
 
@@ -68,38 +64,6 @@ def init_repo(repo: str, instruments: Sequence[str], link: bool, update: bool) -
         )
 
 
-def _loadSimulation() -> ModuleType:
-    """Import ``lsst.sky.correction.simulation`` or fail with a message that says what is missing."""
-    try:
-        return importlib.import_module("lsst.sky.correction.simulation")
-    except ModuleNotFoundError as error:
-        if error.name not in ("lsst.sky.correction.simulation",):
-            raise
-        raise click.ClickException(
-            "sky-correction-simulate needs lsst.sky.correction.simulation, which is not available in this "
-            "installation of lsst-sky-correction yet. Write visits from Python with "
-            "lsst.sky.correction.butler.writeVisit instead."
-        ) from error
-
-
-def _simulate(module: ModuleType, camera: Any, visit: int, physicalFilter: str, seed: int) -> Any:
-    """Call the simulator; the one place that knows its interface."""
-    simulateVisit = getattr(module, "simulateVisit", None)
-    if simulateVisit is None:
-        raise click.ClickException(
-            "lsst.sky.correction.simulation has no simulateVisit(); sky-correction-simulate is not wired to "
-            "this version of the simulator."
-        )
-    return simulateVisit(camera, visit=visit, physicalFilter=physicalFilter, seed=seed)
-
-
-def _part(simulated: Any, name: str) -> Any:
-    """A part of the simulator's result, by attribute or key."""
-    if isinstance(simulated, dict):
-        return simulated.get(name)
-    return getattr(simulated, name, None)
-
-
 @click.command(
     "sky-correction-simulate", cls=ButlerCommand, short_help="Write simulated visits for sky_correction."
 )
@@ -107,35 +71,68 @@ def _part(simulated: Any, name: str) -> Any:
 @click.option("--instrument", "-i", required=True, help=_INSTRUMENT_HELP)
 @click.option("--visit", "visits", required=True, multiple=True, type=int, help="Visit id (repeatable).")
 @click.option(
-    "--physical-filter", "physicalFilter", required=True, help="A physical filter of the instrument."
+    "--physical-filter",
+    "physicalFilter",
+    default=None,
+    help="A physical filter of the instrument (default: its first registered filter).",
 )
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the first visit.")
-def simulate(repo: str, instrument: str, visits: Sequence[int], physicalFilter: str, seed: int) -> None:
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed of the simulation.")
+@click.option(
+    "--detectors",
+    default=None,
+    help="Comma-separated detector ids to simulate (default: every science detector).",
+)
+def simulate(
+    repo: str,
+    instrument: str,
+    visits: Sequence[int],
+    physicalFilter: str | None,
+    seed: int,
+    detectors: str | None,
+) -> None:
     """Simulate visits of INSTRUMENT and write them into REPO.
 
-    REPO must have been prepared with `butler sky-correction-init-repo`.
-    Each visit's calexps, calexpBackgrounds, sky frames (certified for the
-    visit) and truth (skyCorrTruth) go where writeVisit puts them.
+    Prepares REPO like `butler sky-correction-init-repo` if needed, then
+    generates each visit detector by detector
+    (`lsst.sky.correction.simulation.VisitSimulator`) and writes its
+    calexps and calexpBackgrounds to <instrument>/calexp, its sky frames
+    certified for the visit in <instrument>/calib, and the truth as
+    skyCorrTruth.  The same seed and visit always give the same pixels.
     """
-    module = _loadSimulation()
-    from .repo import initRepo, writeVisit
+    from .instrument import getInstrumentClass
+    from .repo import initRepo
+    from .simulate import writeSimulatedVisit
+
+    try:
+        instrumentClass = getInstrumentClass(instrument)
+    except (KeyError, TypeError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    if physicalFilter is None:
+        filters = getattr(instrumentClass, "filterDefinitions", ())
+        if not filters:
+            raise click.ClickException(f"{instrument} has no physical filters; give --physical-filter")
+        physicalFilter = filters[0][0]
+    try:
+        detectorIds = None if detectors is None else [int(d) for d in detectors.split(",") if d.strip()]
+    except ValueError as error:
+        raise click.ClickException(
+            f"--detectors must be comma-separated integers, got {detectors!r}"
+        ) from error
 
     butler = initRepo(repo, instrument)
     try:
-        camera = butler.get("camera", instrument=instrument, collections=f"{instrument}/calib/unbounded")
-        for index, visit in enumerate(visits):
-            simulated = _simulate(module, camera, visit, physicalFilter, seed + index)
-            writeVisit(
-                butler,
-                instrument,
-                visit,
-                physicalFilter,
-                calexps=_part(simulated, "calexps"),
-                calexpBackgrounds=_part(simulated, "calexpBackgrounds"),
-                skyFrames=_part(simulated, "skyFrames"),
-                truth=_part(simulated, "truth"),
+        for visit in visits:
+            start = time.perf_counter()
+            try:
+                written, _ = writeSimulatedVisit(
+                    butler, instrument, visit, physicalFilter, seed=seed, detectors=detectorIds
+                )
+            except (KeyError, ValueError) as error:
+                raise click.ClickException(f"visit {visit}: {error}") from error
+            click.echo(
+                f"{repo}: wrote visit {visit} of {instrument} ({physicalFilter}, seed {seed}): "
+                f"{len(written.calexps)} detectors in {time.perf_counter() - start:.1f} s"
             )
-            click.echo(f"{repo}: wrote visit {visit} of {instrument}")
     finally:
         butler.close()
 
