@@ -509,6 +509,7 @@ class SkyCorrectionTask(PipelineTask):
             skyBackgrounds.append(skyBackground)
         scale = self.sky.solveScales(samples)
         self.log.info("Sky frame scale: %.3g", scale)
+        self.metadata["skyFrameScale"] = float(scale)  # full precision, in <label>_metadata
         for state, skyBackground in zip(states, skyBackgrounds, strict=True):
             background, *styles = skyBackground[0]
             scaled = background.clone()
