@@ -1,12 +1,15 @@
 # Two commands set everything up on a fresh machine:
+#   make demo   -- create .venv, simulate an HSC visit into a Butler repo (demo/repo),
+#                  pipetask run the sky correction, write PNG previews and a summary
 #   make test   -- create .venv (Python >= 3.12), install, lint, type-check, run the tests
 #   make install -- the environment alone
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+DEMO_ARGS ?=
 
-.PHONY: install test lint typecheck pytest clean
+.PHONY: install test lint typecheck pytest demo clean
 
 install: $(STAMP)
 
@@ -24,6 +27,10 @@ pytest: $(STAMP)
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# DEMO_ARGS, e.g. "--detectors 49,50,57" for a quick look or "--instrument LSSTCam".
+demo: $(STAMP)
+	$(PY) -m lsst.sky.correction.demo --root demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
