@@ -643,7 +643,11 @@ def test_write_visit_rejects_unknown_filters(repo: Repo) -> None:
 
 
 def test_simulate_command_writes_the_simulators_visit(tmp_path: Path) -> None:
-    """The command writes exactly what the in-memory simulator produces for the same seed."""
+    """The command writes exactly what the in-memory simulator produces for the same seed.
+
+    Two worker processes write the files, which are then ingested (the notebook test covers
+    the in-process path).
+    """
     from lsst.sky.correction.simulation import VisitSimulator, VisitTruth
 
     root = tmp_path / "hsc"
@@ -651,7 +655,7 @@ def test_simulate_command_writes_the_simulators_visit(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         butlerCli,
         ["sky-correction-simulate", str(root), "-i", "HSC", "--visit", "11", "--seed", "5",
-         "--detectors", ",".join(map(str, detectors))],
+         "--detectors", ",".join(map(str, detectors)), "-j", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "wrote visit 11 of HSC (HSC-G, seed 5): 2 detectors" in result.output

@@ -21,6 +21,7 @@ from __future__ import annotations
 __all__ = ["ResidualSummary", "main", "residualSkySummary", "truthSkyImage", "writePreviews"]
 
 import argparse
+import os
 import shlex
 import subprocess
 import sys
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         _run([str(_BIN / "butler"), "sky-correction-init-repo", str(repo), "-i", instrument])
     if not _hasVisit(repo, instrument, visit):
         command = [str(_BIN / "butler"), "sky-correction-simulate", str(repo), "-i", instrument]
-        command += ["--visit", str(visit), "--seed", str(args.seed)]
+        command += ["--visit", str(visit), "--seed", str(args.seed), "-j", str(len(os.sched_getaffinity(0)))]
         if args.detectors:
             command += ["--detectors", args.detectors]
         _run(command)

@@ -82,6 +82,14 @@ def init_repo(repo: str, instruments: Sequence[str], link: bool, update: bool) -
     default=None,
     help="Comma-separated detector ids to simulate (default: every science detector).",
 )
+@click.option(
+    "--processes",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Worker processes generating and writing detectors (the output is the same for any number).",
+)
 def simulate(
     repo: str,
     instrument: str,
@@ -89,6 +97,7 @@ def simulate(
     physicalFilter: str | None,
     seed: int,
     detectors: str | None,
+    processes: int,
 ) -> None:
     """Simulate visits of INSTRUMENT and write them into REPO.
 
@@ -125,7 +134,13 @@ def simulate(
             start = time.perf_counter()
             try:
                 written, _ = writeSimulatedVisit(
-                    butler, instrument, visit, physicalFilter, seed=seed, detectors=detectorIds
+                    butler,
+                    instrument,
+                    visit,
+                    physicalFilter,
+                    seed=seed,
+                    detectors=detectorIds,
+                    processes=processes,
                 )
             except (KeyError, ValueError) as error:
                 raise click.ClickException(f"visit {visit}: {error}") from error

@@ -57,6 +57,7 @@ from lsst.daf.butler import (
     DatasetRef,
     DatasetType,
     DimensionUniverse,
+    FileDataset,
     Timespan,
 )
 from lsst.daf.butler.registry import ConflictingDefinitionError
@@ -530,11 +531,13 @@ def writeVisit(
         The visit id.
     physicalFilter : `str`
         A registered physical filter of the instrument.
-    calexps : `~collections.abc.Mapping` [`int`, `ExposureF`]
-        Background-subtracted exposures by detector id.
-    calexpBackgrounds : `~collections.abc.Mapping` [`int`, `BackgroundList`]
+    calexps : `~collections.abc.Mapping` [`int`, `ExposureF` or `pathlib.Path`]
+        Background-subtracted exposures by detector id.  A `pathlib.Path`
+        value is a file already written in the dataset's format: it is
+        ingested (moved into the datastore) instead of written.
+    calexpBackgrounds : `~collections.abc.Mapping` [`int`, `BackgroundList` or `pathlib.Path`]
         The backgrounds subtracted from them; same detectors.
-    skyFrames : `~collections.abc.Mapping` [`int`, `ExposureF`], optional
+    skyFrames : `~collections.abc.Mapping` [`int`, `ExposureF` or `pathlib.Path`], optional
         Sky frames by detector id (usually the same detectors).
     truth : `~collections.abc.Mapping`, optional
         JSON-like simulation truth, stored as ``skyCorrTruth``
@@ -609,9 +612,9 @@ def writeVisit(
         butler.collections.register(run, CollectionType.RUN)
         for detector in detectors:
             dataId = {"instrument": instrumentName, "visit": visit, "detector": detector}
-            result.calexps[detector] = butler.put(calexps[detector], "calexp", dataId, run=run)
-            result.calexpBackgrounds[detector] = butler.put(
-                calexpBackgrounds[detector], "calexpBackground", dataId, run=run
+            result.calexps[detector] = _store(butler, calexps[detector], "calexp", dataId, run)
+            result.calexpBackgrounds[detector] = _store(
+                butler, calexpBackgrounds[detector], "calexpBackground", dataId, run
             )
         if truth is not None:
             result.truth = butler.put(
@@ -621,18 +624,25 @@ def writeVisit(
             butler.collections.register(skyRun, CollectionType.RUN)
             butler.collections.register(names.calibration, CollectionType.CALIBRATION)
             for detector in sorted(int(d) for d in skyFrames):
-                result.skyFrames[detector] = butler.put(
-                    skyFrames[detector],
-                    "sky",
-                    instrument=instrumentName,
-                    physical_filter=physicalFilter,
-                    detector=detector,
-                    run=skyRun,
-                )
+                skyDataId = {
+                    "instrument": instrumentName,
+                    "physical_filter": physicalFilter,
+                    "detector": detector,
+                }
+                result.skyFrames[detector] = _store(butler, skyFrames[detector], "sky", skyDataId, skyRun)
             registry.certify(names.calibration, list(result.skyFrames.values()), skyValidity or timespan)
         butler.collections.register(names.defaults, CollectionType.CHAINED)
         _ensureInChain(butler, names.defaults, [run, names.calibration])
     return result
+
+
+def _store(butler: Butler, dataset: Any, datasetType: str, dataId: dict[str, Any], run: str) -> DatasetRef:
+    """Put an in-memory dataset, or ingest (move) a file already written in the dataset's format."""
+    if not isinstance(dataset, Path):
+        return butler.put(dataset, datasetType, dataId, run=run)
+    ref = DatasetRef(butler.get_dataset_type(datasetType), butler.registry.expandDataId(dataId), run=run)
+    butler.ingest(FileDataset(path=str(dataset), refs=[ref]), transfer="move")
+    return ref
 
 
 def _checkRegistered(

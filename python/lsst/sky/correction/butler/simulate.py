@@ -3,14 +3,22 @@
 `writeSimulatedVisit` feeds `writeVisit` from a
 `~lsst.sky.correction.simulation.VisitSimulator` through lazy mappings, so
 a full visit is generated and written detector by detector and never held
-in memory as a whole.
+in memory as a whole.  With ``processes > 1``, worker processes generate
+detectors and write their files (compression is most of the cost) into a
+staging directory while the main process ingests them, in detector order,
+inside the one transaction of `writeVisit`.
 """
 
 from __future__ import annotations
 
 __all__ = ["SimulatedDatasets", "writeSimulatedVisit"]
 
+import concurrent.futures
+import multiprocessing
+import shutil
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lsst.daf.butler import Butler
@@ -52,6 +60,71 @@ class SimulatedDatasets(Mapping[int, Any]):
         return len(self._ids)
 
 
+# Worker processes ---------------------------------------------------------------------------------
+
+_workerSimulator: VisitSimulator | None = None
+
+
+def _initWorker(simulator: VisitSimulator) -> None:
+    global _workerSimulator
+    _workerSimulator = simulator
+
+
+def _writeDetectorFiles(detectorId: int, directory: str) -> tuple[Path, Path, Path]:
+    """Generate one detector in a worker; write its calexp, background and sky frame files.
+
+    The files are what the repository's formatters would write (lossless
+    compression for the exposures), so they can be ingested as they are.
+    """
+    assert _workerSimulator is not None
+    simulated = _workerSimulator.makeDetector(detectorId)
+    base = Path(directory)
+    paths = (
+        base / f"calexp_{detectorId}.fits",
+        base / f"bkg_{detectorId}.fits",
+        base / f"sky_{detectorId}.fits",
+    )
+    simulated.calexp.writeFits(str(paths[0]), compression="lossless")
+    simulated.calexpBackground.writeFits(str(paths[1]))
+    _workerSimulator.makeSkyFrame(detectorId).writeFits(str(paths[2]), compression="lossless")
+    return paths
+
+
+class _StagedFiles:
+    """Files of every detector, written by a process pool in detector order, on demand."""
+
+    def __init__(self, simulator: VisitSimulator, processes: int, directory: str) -> None:
+        context = multiprocessing.get_context("spawn")  # no fork of a process holding a registry
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            processes, mp_context=context, initializer=_initWorker, initargs=(simulator,)
+        )
+        self._futures = {
+            d: self._pool.submit(_writeDetectorFiles, d, directory) for d in simulator.detectorIds
+        }
+
+    def close(self) -> None:
+        for future in self._futures.values():
+            future.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _StagedMapping(Mapping[int, Path]):
+    """One kind of staged file by detector id; waits for the worker on access."""
+
+    def __init__(self, files: _StagedFiles, index: int) -> None:
+        self._files = files
+        self._index = index
+
+    def __getitem__(self, detectorId: int) -> Path:
+        return self._files._futures[int(detectorId)].result()[self._index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._files._futures)
+
+    def __len__(self) -> int:
+        return len(self._files._futures)
+
+
 def writeSimulatedVisit(
     butler: Butler,
     instrument: str | Instrument | type[Instrument],
@@ -62,6 +135,7 @@ def writeSimulatedVisit(
     detectors: Sequence[int] | None = None,
     config: SimulationConfig | None = None,
     camera: Camera | None = None,
+    processes: int = 1,
 ) -> tuple[VisitDatasets, VisitSimulator]:
     """Simulate one visit and write its inputs and truth into a repository.
 
@@ -84,6 +158,9 @@ def writeSimulatedVisit(
         list.
     camera : `~lsst.sky.correction.afwlite.cameraGeom.Camera`, optional
         The camera; default the one `initRepo` wrote (``<instrument>/calib/unbounded``).
+    processes : `int`, optional
+        Worker processes generating and writing detectors (default 1: all
+        in this process).  The files and pixels are the same either way.
 
     Returns
     -------
@@ -102,14 +179,33 @@ def writeSimulatedVisit(
     if detectors is not None:
         config = config.replace(detectors=tuple(int(d) for d in detectors))
     simulator = VisitSimulator(camera, config, seed=seed, visit=visit)
-    written = writeVisit(
-        butler,
-        instrument,
-        visit,
-        physicalFilter,
-        calexps=SimulatedDatasets(simulator, "calexp"),
-        calexpBackgrounds=SimulatedDatasets(simulator, "calexpBackground"),
-        skyFrames=SimulatedDatasets(simulator, "sky"),
-        truth=simulator.truth().toDict(),
-    )
+    truth = simulator.truth().toDict()
+    if processes <= 1:
+        written = writeVisit(
+            butler,
+            instrument,
+            visit,
+            physicalFilter,
+            calexps=SimulatedDatasets(simulator, "calexp"),
+            calexpBackgrounds=SimulatedDatasets(simulator, "calexpBackground"),
+            skyFrames=SimulatedDatasets(simulator, "sky"),
+            truth=truth,
+        )
+        return written, simulator
+    staging = tempfile.mkdtemp(prefix="sky-correction-simulate-")
+    files = _StagedFiles(simulator, processes, staging)
+    try:
+        written = writeVisit(
+            butler,
+            instrument,
+            visit,
+            physicalFilter,
+            calexps=_StagedMapping(files, 0),
+            calexpBackgrounds=_StagedMapping(files, 1),
+            skyFrames=_StagedMapping(files, 2),
+            truth=truth,
+        )
+    finally:
+        files.close()
+        shutil.rmtree(staging, ignore_errors=True)
     return written, simulator
