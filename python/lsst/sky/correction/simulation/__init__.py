@@ -10,6 +10,6 @@ from ._handles import *
 from ._profiles import *
 from ._sky import SkyFramePattern, SmoothSky
 from ._sky_levels import *
-from ._sources import SOURCE_DTYPE
+from ._sources import SOURCE_DTYPE, drawMagnitudes
 from ._truth import *
 from ._visit import *

@@ -25,6 +25,7 @@ __all__ = [
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -39,6 +40,11 @@ def _require(condition: bool, message: str) -> None:
 
 def _finite(value: float | None) -> bool:
     return value is None or math.isfinite(value)
+
+
+def _isInteger(value: Any) -> bool:
+    """Whether a value is an integer (Python or numpy), not a bool or a float."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,7 @@ class SkyConfig:
             all(_finite(v) for v in (self.level, self.gradientX, self.gradientY, self.radialAmplitude)),
             "SkyConfig: level, gradients and radialAmplitude must be finite",
         )
+        _require(self.level is None or self.level > 0, "SkyConfig.level must be > 0 (counts per pixel)")
         _require(self.radialScale is None or self.radialScale > 0, "SkyConfig.radialScale must be > 0")
         _require(self.pedestalScatter >= 0, "SkyConfig.pedestalScatter must be >= 0")
 
@@ -459,7 +466,14 @@ class SimulationConfig:
             if not isinstance(getattr(self, name), cls):
                 raise TypeError(f"SimulationConfig.{name} must be a {cls.__name__}")
         if self.detectors is not None:
-            object.__setattr__(self, "detectors", tuple(int(d) for d in self.detectors))
+            detectors = tuple(self.detectors)
+            if not detectors:
+                raise ValueError("SimulationConfig.detectors is empty; use None for every science detector")
+            if not all(_isInteger(d) for d in detectors):
+                raise ValueError(
+                    f"SimulationConfig.detectors must be integer detector ids, got {detectors!r}"
+                )
+            object.__setattr__(self, "detectors", tuple(int(d) for d in detectors))
         _require(self.plateScale is None or self.plateScale > 0, "SimulationConfig.plateScale must be > 0")
         _require(self.psfSigma is None or self.psfSigma > 0, "SimulationConfig.psfSigma must be > 0")
         _require(_finite(self.zeroPoint), "SimulationConfig.zeroPoint must be finite")

@@ -7,6 +7,7 @@ __all__ = ["SimulatedDetector", "VisitSimulator", "resolveConfig"]
 import dataclasses
 import functools
 import math
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -221,10 +222,9 @@ class VisitSimulator:
     def __init__(
         self, camera: Camera | str, config: SimulationConfig | None = None, seed: int = 0, visit: int = 0
     ) -> None:
-        if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        if isinstance(visit, bool) or int(visit) != visit or visit < 0:
-            raise ValueError(f"visit must be a non-negative integer, got {visit!r}")
+        for name, value in (("seed", seed), ("visit", visit)):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"VisitSimulator: {name} must be a non-negative integer, got {value!r}")
         self._camera = getCamera(camera) if isinstance(camera, str) else camera
         self._seed = int(seed)
         self._visit = int(visit)
