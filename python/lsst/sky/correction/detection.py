@@ -23,6 +23,7 @@ from __future__ import annotations
 
 __all__ = [
     "Footprints",
+    "SmoothedPlanes",
     "SourceDetectionConfig",
     "SourceDetectionTask",
     "calculateKernelSize",
@@ -33,6 +34,7 @@ __all__ = [
     "stencilHalfWidths",
 ]
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -278,6 +280,60 @@ class Footprints:
 
     def getRegion(self) -> Box2I:
         return Box2I(self.region)
+
+
+@dataclass(frozen=True)
+class SmoothedPlanes:
+    """An image (and its variance) smoothed once, to detect on it again after a smooth change.
+
+    Smoothing is linear, so after subtracting a further background ``delta``
+    from the image its smoothed middle is ``image - smooth(delta)``; for a
+    background that varies over hundreds of pixels ``smooth(delta)`` equals
+    ``delta`` to far below the noise (the Gaussian changes a smooth function
+    by about ``sigma**2 / 2`` times its Laplacian), which `minus` uses.
+    `MaskObjectsTask.findObjects` smooths once per exposure this way instead
+    of once per pass.
+
+    Attributes
+    ----------
+    image : `numpy.ndarray`
+        float32 smoothed image over the valid middle (`smoothImage`).
+    variance : `numpy.ndarray` or `None`
+        float32 smoothed variance over the same pixels (`smoothVariance`),
+        when the threshold type needs it.
+    sigma : `float`
+        Gaussian sigma of the smoothing, in pixels.
+    half : `int`
+        Half-width of the kernel: the middle starts ``half`` pixels in.
+    """
+
+    image: np.ndarray
+    variance: np.ndarray | None
+    sigma: float
+    half: int
+
+    def minus(self, delta: np.ndarray) -> SmoothedPlanes:
+        """The planes after subtracting a smooth full-size ``delta`` from the image.
+
+        Parameters
+        ----------
+        delta : `numpy.ndarray`
+            The change, over the whole (unsmoothed) image; it must vary
+            slowly on the scale of ``sigma``.
+
+        Returns
+        -------
+        planes : `SmoothedPlanes`
+            New planes; the variance is shared (a background is exact).
+        """
+        height, width = self.image.shape
+        middle = delta[self.half : self.half + height, self.half : self.half + width]
+        if middle.shape != self.image.shape:
+            raise ValueError(
+                f"a {delta.shape[1]}x{delta.shape[0]} change does not fit a smoothed image of "
+                f"{width}x{height} pixels with a {2 * self.half + 1}-pixel kernel"
+            )
+        return dataclasses.replace(self, image=np.subtract(self.image, middle, dtype=np.float32))
 
 
 @dataclass(frozen=True)
@@ -529,7 +585,36 @@ class SourceDetectionTask(pipeBase.Task):
         """Full width of the smoothing kernel for ``sigma`` (odd; ``config.nSigmaForKernel`` sigmas)."""
         return calculateKernelSize(sigma, self.config.nSigmaForKernel)
 
-    def convolveImage(self, maskedImage: MaskedImageF, sigma: float, doSmooth: bool = True) -> _Smoothed:
+    def smoothPlanes(self, maskedImage: MaskedImageF, sigma: float) -> SmoothedPlanes:
+        """Smooth the image (and, for ``pixel_stdev``, the variance) with a Gaussian of ``sigma``.
+
+        Parameters
+        ----------
+        maskedImage : `MaskedImageF`
+            The image; not modified.
+        sigma : `float`
+            Gaussian sigma of the smoothing kernel, in pixels.
+
+        Returns
+        -------
+        planes : `SmoothedPlanes`
+            The valid middle of the smoothed planes.
+        """
+        width = self.calculateKernelSize(sigma)
+        kernel = gaussianKernel(sigma, width)
+        middleImage = smoothImage(maskedImage.image.array, kernel)
+        # Smoothing the variance costs as much as the image; skip it when unused.
+        usesVariance = self.config.thresholdType == "pixel_stdev"
+        middleVariance = smoothVariance(maskedImage.variance.array, kernel) if usesVariance else None
+        return SmoothedPlanes(middleImage, middleVariance, sigma, width // 2)
+
+    def convolveImage(
+        self,
+        maskedImage: MaskedImageF,
+        sigma: float,
+        doSmooth: bool = True,
+        smoothed: SmoothedPlanes | None = None,
+    ) -> _Smoothed:
         """Smooth the image and variance and mark the unsearchable border as EDGE.
 
         Parameters
@@ -540,6 +625,9 @@ class SourceDetectionTask(pipeBase.Task):
             Gaussian sigma of the smoothing kernel, in pixels.
         doSmooth : `bool`
             Smooth at all?  If not, the whole image is searched as it is.
+        smoothed : `SmoothedPlanes`, optional
+            The image already smoothed with ``sigma`` (`smoothPlanes`);
+            used instead of smoothing again.
 
         Returns
         -------
@@ -556,11 +644,21 @@ class SourceDetectionTask(pipeBase.Task):
         width = self.calculateKernelSize(sigma)
         self.metadata["smoothingKernelWidth"] = width
         half = width // 2
-        kernel = gaussianKernel(sigma, width)
-        middleImage = smoothImage(image, kernel)
-        # Smoothing the variance costs as much as the image; skip it when unused.
-        usesVariance = self.config.thresholdType == "pixel_stdev"
-        middleVariance = smoothVariance(variance, kernel) if usesVariance else None
+        if smoothed is None:
+            smoothed = self.smoothPlanes(maskedImage, sigma)
+        elif smoothed.sigma != sigma or smoothed.half != half:
+            raise ValueError(
+                f"the image was smoothed with sigma={smoothed.sigma} ({2 * smoothed.half + 1}-pixel "
+                f"kernel), detection asks for sigma={sigma} ({width}-pixel kernel)"
+            )
+        expectedShape = (maskedImage.getHeight() - 2 * half, maskedImage.getWidth() - 2 * half)
+        if smoothed.image.shape != expectedShape:
+            raise ValueError(
+                f"the smoothed image has shape {smoothed.image.shape}, the exposure's middle {expectedShape}"
+            )
+        middleImage, middleVariance = smoothed.image, smoothed.variance
+        if self.config.thresholdType == "pixel_stdev" and middleVariance is None:
+            middleVariance = smoothVariance(variance, gaussianKernel(sigma, width))
         # afw ORs the mask over the kernel footprint; only "stdev" looks at it,
         # and it sees the mask as it was before the EDGE border below is set.
         statsBad = self._statsBad(maskedImage.mask, half)
@@ -713,6 +811,8 @@ class SourceDetectionTask(pipeBase.Task):
         clearMask: bool = True,
         expId: object | None = None,
         background: afwMath.BackgroundList | None = None,
+        *,
+        smoothed: SmoothedPlanes | None = None,
     ) -> pipeBase.Struct:
         """Detect footprints on an exposure and set their mask planes.
 
@@ -743,6 +843,10 @@ class SourceDetectionTask(pipeBase.Task):
         background : `BackgroundList`, optional
             Background already subtracted; returned as ``background``
             (unchanged: background re-estimation is not supported).
+        smoothed : `SmoothedPlanes`, optional
+            The exposure's image already smoothed with ``sigma`` (see
+            `smoothPlanes` and `SmoothedPlanes.minus`); used instead of
+            smoothing it again when ``doSmooth``.
 
         Returns
         -------
@@ -781,11 +885,11 @@ class SourceDetectionTask(pipeBase.Task):
         if clearMask:
             self.clearMask(maskedImage.mask)
         try:
-            smoothed = self.convolveImage(maskedImage, sigma, doSmooth=doSmooth)
+            searched = self.convolveImage(maskedImage, sigma, doSmooth=doSmooth, smoothed=smoothed)
         except ValueError as error:
             raise ValueError(f"{where}: {error}") from error
 
-        results = self.applyThreshold(smoothed, maskedImage.getBBox())
+        results = self.applyThreshold(searched, maskedImage.getBBox())
         results.background = afwMath.BackgroundList() if background is None else background
         self.finalizeFootprints(maskedImage.mask, results, sigma)
         self.clearUnwantedResults(maskedImage.mask, results)
