@@ -7,7 +7,7 @@ first pass stores, per detector, the restored image (float32) and the few
 boolean bad-pixel planes the later passes need, packed to one bit per pixel.
 Entries live in memory up to a byte budget; beyond it they are spilled to
 files in a private temporary directory, which is removed on `close` (also
-when the run fails).
+when the run fails).  The cache may be used from several threads at once.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ __all__ = ["CachedDetector", "DetectorPixelCache", "PixelCacheError"]
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -81,6 +82,8 @@ class DetectorPixelCache:
         self._entries: dict[int, _Entry] = {}
         self._inMemory = 0
         self._closed = False
+        # Guards the entries, the budget and the spill directory (threads put and get at once).
+        self._lock = threading.Lock()
 
     # Bookkeeping -----------------------------------------------------------
     @property
@@ -136,20 +139,29 @@ class DetectorPixelCache:
                 )
         packed = np.stack([np.packbits(badPlanes[name], axis=None) for name in names]) if names else None
         entry = _Entry(shape=(image.shape[0], image.shape[1]), planeNames=names)
-        if self._inMemory + entry.nbytes <= self._budget:
-            entry.image = np.array(image, dtype=np.float32, copy=True)
+        with self._lock:
+            self._checkOpen()
+            if detectorId in self._entries:
+                raise PixelCacheError(f"detector {detectorId} is already in the pixel cache")
+            inMemory = self._inMemory + entry.nbytes <= self._budget
+            if inMemory:
+                self._inMemory += entry.nbytes
+            else:
+                path = self._spillPath(detectorId)
+            self._entries[detectorId] = entry
+        if inMemory:
             entry.packed = packed
-            self._inMemory += entry.nbytes
+            entry.image = np.array(image, dtype=np.float32, copy=True)
         else:
-            entry.path = self._spill(detectorId, image, packed)
-        self._entries[detectorId] = entry
+            self._spill(detectorId, path, image, packed)
+            entry.path = path
 
     def get(self, detectorId: int) -> CachedDetector:
         """Return a private copy of one detector's restored image and bad planes."""
-        self._checkOpen()
-        try:
-            entry = self._entries[detectorId]
-        except KeyError:
+        with self._lock:
+            self._checkOpen()
+            entry = self._entries.get(detectorId)
+        if entry is None or (entry.image is None and entry.path is None):
             raise PixelCacheError(f"detector {detectorId} is not in the pixel cache") from None
         npix = entry.shape[0] * entry.shape[1]
         nbytes = (npix + 7) // 8
@@ -179,23 +191,34 @@ class DetectorPixelCache:
                 planes[name] = bits.view(bool).reshape(entry.shape)
         return CachedDetector(image=image, badPlanes=planes)
 
-    def _spill(self, detectorId: int, image: np.ndarray, packed: np.ndarray | None) -> str:
+    def _spillPath(self, detectorId: int) -> str:
+        """The spill file of a detector, creating the spill directory first (call with the lock)."""
         try:
             if self._spillDir is None:
                 self._spillDir = tempfile.mkdtemp(prefix="skyCorr-cache-", dir=self._spillParent)
-            path = os.path.join(self._spillDir, f"detector-{detectorId}.bin")
+        except OSError as err:
+            self._entries.pop(detectorId, None)
+            raise self._spillError(detectorId, err) from err
+        return os.path.join(self._spillDir, f"detector-{detectorId}.bin")
+
+    def _spill(self, detectorId: int, path: str, image: np.ndarray, packed: np.ndarray | None) -> None:
+        try:
             with open(path, "wb") as stream:
                 np.ascontiguousarray(image, dtype=np.float32).tofile(stream)
                 if packed is not None:
                     packed.tofile(stream)
         except OSError as err:
-            where = self._spillDir or self._spillParent or tempfile.gettempdir()
-            raise PixelCacheError(
-                f"cannot spill detector {detectorId} to the pixel cache directory {where}: {err}. "
-                "Free disk space, point the cache elsewhere (config.cacheDirectory) or raise "
-                "config.cacheMemoryBudget."
-            ) from err
-        return path
+            with self._lock:
+                self._entries.pop(detectorId, None)
+            raise self._spillError(detectorId, err) from err
+
+    def _spillError(self, detectorId: int, err: OSError) -> PixelCacheError:
+        where = self._spillDir or self._spillParent or tempfile.gettempdir()
+        return PixelCacheError(
+            f"cannot spill detector {detectorId} to the pixel cache directory {where}: {err}. "
+            "Free disk space, point the cache elsewhere (config.cacheDirectory) or raise "
+            "config.cacheMemoryBudget."
+        )
 
     # Lifetime --------------------------------------------------------------
     def _checkOpen(self) -> None:
@@ -204,12 +227,13 @@ class DetectorPixelCache:
 
     def close(self) -> None:
         """Drop every entry and remove the spill directory."""
-        self._entries.clear()
-        self._inMemory = 0
-        if self._spillDir is not None:
-            shutil.rmtree(self._spillDir, ignore_errors=True)
-            self._spillDir = None
-        self._closed = True
+        with self._lock:
+            self._entries.clear()
+            self._inMemory = 0
+            if self._spillDir is not None:
+                shutil.rmtree(self._spillDir, ignore_errors=True)
+                self._spillDir = None
+            self._closed = True
 
     def __enter__(self) -> Self:
         return self
