@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["NoUsableBackgroundSuperpixelsError"]
+__all__ = ["InputDataError", "NoUsableBackgroundSuperpixelsError", "describeInput"]
 
 from lsst.pipe.base import AlgorithmError
 
@@ -34,3 +34,43 @@ class NoUsableBackgroundSuperpixelsError(AlgorithmError):
     @property
     def metadata(self) -> dict[str, str | int | float | bool]:
         return {"bgModelID": self._bgModelID}
+
+
+class InputDataError(ValueError):
+    """One detector's input dataset cannot be used.
+
+    The message always starts with the dataset and the detector, e.g.
+    ``"sky frame for detector 3: ..."``, so a failed quantum says which file
+    to look at.  It is a `ValueError`, not an `AlgorithmError`: bad input
+    stops the quantum without partial outputs.
+
+    Parameters
+    ----------
+    dataset : `str`
+        What the input is (``"calexp"``, ``"calexpBackground"``,
+        ``"sky frame"``, ``"background_to_photometric_ratio"``).
+    detectorId : `int` or `None`
+        The detector, when it is known; otherwise the message names the
+        input's position (``"calexp #2"``).
+    problem : `str`
+        What is wrong with it.
+    position : `int`, optional
+        The input's index in its list, used when ``detectorId`` is `None`.
+    """
+
+    def __init__(
+        self, dataset: str, detectorId: int | None, problem: str, position: int | None = None
+    ) -> None:
+        self.dataset = dataset
+        self.detectorId = detectorId
+        self.problem = problem
+        super().__init__(f"{describeInput(dataset, detectorId, position)}: {problem}")
+
+
+def describeInput(dataset: str, detectorId: int | None, position: int | None = None) -> str:
+    """``"<dataset> for detector <id>"``, or ``"<dataset> #<position>"`` when the detector is unknown."""
+    if detectorId is not None:
+        return f"{dataset} for detector {detectorId}"
+    if position is not None:
+        return f"{dataset} #{position}"
+    return dataset

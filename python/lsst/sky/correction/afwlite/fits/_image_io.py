@@ -39,6 +39,7 @@ import re
 import shutil
 import tempfile
 import warnings
+import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -96,8 +97,21 @@ _SKY_WCS_KEY = re.compile(
 _SAFE_MASK_SOURCES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32))
 _STREAM_COMPRESSION_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
 _CARD_LENGTH = 80
+_BLOCK_LENGTH = 2880  # a FITS file is a sequence of 2880-byte blocks
 _LOSSLESS_MARKER = fits.Card("ZQUANTIZ", "NONE", "Lossless compression without quantization").image
 _COMPRESSION_ALGORITHMS = ("GZIP_1", "GZIP_2", "RICE_1")
+# What astropy raises on a damaged file besides OSError: header parsing (KeyError for a
+# missing structural card, ValueError, IndexError, TypeError), short reads (EOFError) and
+# tile decompression (zlib.error).  Each becomes a FitsError naming the file.
+_DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    zlib.error,
+)
 
 
 def _process_umask() -> int:
@@ -188,7 +202,7 @@ def _open_fits(path: str) -> Iterator[fits.HDUList]:
             # available for BZERO-offset integers such as legacy uint16 masks.
             hdulist = fits.open(path, memmap=True, do_not_scale_image_data=True)
             hdulist.readall()
-    except (OSError, ValueError, EOFError, IndexError) as error:
+    except _DAMAGED_FILE_ERRORS as error:
         raise FitsError(f"{path}: not a readable FITS file ({error})") from None
     try:
         _check_complete(hdulist, path)
@@ -198,10 +212,12 @@ def _open_fits(path: str) -> Iterator[fits.HDUList]:
 
 
 def _check_complete(hdulist: fits.HDUList, path: str) -> None:
-    """Raise if the file ends before its last HDU does, or has a partial HDU after it.
+    """Raise if the file ends before its last HDU does, or has anything but padding after it.
 
-    astropy silently drops an HDU whose header is cut, and may hand out short
-    data, so a truncated file would otherwise read as a valid smaller one.
+    astropy silently drops an HDU whose header is cut or zero-filled, and may
+    hand out short data, so a truncated file would otherwise read as a valid
+    smaller one.  Less than a block of zeros or blanks after the last HDU is
+    accepted as padding.
     """
     if len(hdulist) == 0:
         raise FitsError(f"{path}: not a FITS file (no HDU found)")
@@ -225,6 +241,13 @@ def _check_complete(hdulist: fits.HDUList, path: str) -> None:
             raise FitsError(
                 f"{path}: truncated or corrupt file: {size - end} bytes after HDU {last} "
                 "do not form a complete HDU"
+            )
+        if len(tail) >= _BLOCK_LENGTH:
+            # No FITS writer pads a file with whole blocks of nothing; a file whose end was
+            # lost and zero-filled (a crash before the data reached the disk) looks like this.
+            raise FitsError(
+                f"{path}: damaged file: HDU {last} is followed by {size - end} bytes of zeros or blanks "
+                "instead of another HDU (the end of the file was lost)"
             )
 
 
@@ -395,7 +418,7 @@ def _read_plane(
         else:
             stored = hdu.data[(*leading, *slices)]
         pixels = _convert(_unscale(stored, header), dtype)
-    except (OSError, ValueError, TypeError, EOFError, IndexError) as error:
+    except _DAMAGED_FILE_ERRORS as error:
         raise FitsError(f"{where}: cannot read the pixels ({error}); the file may be truncated") from None
     if pixels.shape != wanted:
         raise FitsError(f"{where}: read {pixels.shape} pixels where the header says {wanted}: truncated data")

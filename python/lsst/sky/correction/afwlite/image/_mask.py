@@ -193,6 +193,10 @@ class Mask(ImageBase):
     def conformMaskPlanes(self, planes: Mapping[str, int]) -> None:
         """Renumber the pixels to ``planes`` (planes missing there are added)."""
         target = planes if isinstance(planes, MaskPlaneDict) else MaskPlaneDict(planes)
+        if all(target.get(name) == bit for name, bit in self._planes.items()):
+            # Every plane keeps its bit (``target`` only adds planes): the pixels stay as they are.
+            self._planes = target
+            return
         remapped = np.zeros_like(self._array)
         for name, bit in self._planes.items():
             new_bit = target.add(name)

@@ -122,26 +122,30 @@ def interpolateGrid(
         If GSL would fail to initialise (a periodic cubic spline through 2 points).
     """
     x0, y0, width, regionHeight = region
-    columns = _interpolateColumns(grid, ycen, height, style, undersampleStyle)
-    rows = columns[y0 : y0 + regionHeight]
-    result = np.empty((regionHeight, width), dtype=np.float32)
-    xpix = np.arange(x0, x0 + width, dtype=np.float64)
-    for good, members in _groupsByNanPattern(rows):
-        chosen = passStyle(
-            style,
-            int(good.sum()),
-            undersampleStyle,
-            f"{_describe('row', members, y0)} (LOCAL y) of the background",
-        )
-        if chosen is None:
-            result[members] = np.nan
-            continue
-        curves = fitPiecewise(gslKind(chosen), xcen[good], rows[members][:, good])
-        if isinstance(members, slice):
-            curves.evaluate(xpix, out=result)
-        else:
-            block = np.empty((members.size, width), dtype=np.float32)
-            result[members] = curves.evaluate(xpix, out=block)
+    # An infinite cell spoils its column as it does in GSL (inf - inf is NaN), and the row
+    # pass then interpolates over that column; values beyond float32 become inf.  Both are
+    # the documented outcome of such input, not accidents worth a RuntimeWarning.
+    with np.errstate(invalid="ignore", over="ignore"):
+        columns = _interpolateColumns(grid, ycen, height, style, undersampleStyle)
+        rows = columns[y0 : y0 + regionHeight]
+        result = np.empty((regionHeight, width), dtype=np.float32)
+        xpix = np.arange(x0, x0 + width, dtype=np.float64)
+        for good, members in _groupsByNanPattern(rows):
+            chosen = passStyle(
+                style,
+                int(good.sum()),
+                undersampleStyle,
+                f"{_describe('row', members, y0)} (LOCAL y) of the background",
+            )
+            if chosen is None:
+                result[members] = np.nan
+                continue
+            curves = fitPiecewise(gslKind(chosen), xcen[good], rows[members][:, good])
+            if isinstance(members, slice):
+                curves.evaluate(xpix, out=result)
+            else:
+                block = np.empty((members.size, width), dtype=np.float32)
+                result[members] = curves.evaluate(xpix, out=block)
     return result
 
 

@@ -28,7 +28,7 @@ from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
 from ..fits import FitsError, cards_from_metadata, mask_plane_cards, read_image, xy0_cards
-from ..fits._image_io import _image_hdu, _write_atomically, _write_hdus
+from ..fits._image_io import _image_hdu, _open_fits, _write_atomically, _write_hdus
 from ..geom import Box2I, Extent2I, Point2I
 from ..image import ImageF, Mask, MaskedImageF, PropertyList
 from ._approximate import ApproximateControl
@@ -228,12 +228,10 @@ class BackgroundList:
         """
         path = os.fspath(fileName)
         if not os.path.exists(path):
-            raise FitsError(f"File not found: {path}")
-        try:
-            with fits.open(path, memmap=False) as hdul:
-                count = len(hdul)
-        except (OSError, ValueError) as error:
-            raise FitsError(f"{path}: not a readable FITS file ({error})") from error
+            raise FitsError(f"File not found: {path}")  # afw's message
+        # The same checks as the image readers: a damaged or truncated file is refused whole.
+        with _open_fits(path) as hdul:
+            count = len(hdul)
         if count % 3 != 0:
             raise FitsError(
                 f"BackgroundList FITS file {path} has {count} HDUs; expected a multiple of 3 "
