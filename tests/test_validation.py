@@ -311,3 +311,44 @@ def test_residual_figure_is_written(tmp_path: object) -> None:
 
     picture = matplotlib.image.imread(path)
     assert picture.ndim == 3 and picture.shape[0] > 100 and picture.shape[1] > 100
+
+
+def test_figures_from_run_outputs(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    import matplotlib.image
+
+    from lsst.sky.correction import SkyCorrectionTask
+    from lsst.sky.correction.butler import makeTinyCamera
+    from lsst.sky.correction.simulation import SimulationConfig, VisitSimulator
+    from lsst.sky.correction.validation import figuresFromRun
+
+    camera = makeTinyCamera()
+    simulation = SimulationConfig().replace(
+        **{"brightStar.enabled": False, "lsbGalaxy.effectiveRadius": 20.0}
+    )
+    simulator = VisitSimulator(camera, simulation, seed=2, visit=3)
+    config = loadTaskConfig("TinyCam", doMaskObjects=False)
+    for model, size in ((config.bgModel1, 7.0), (config.bgModel2, 0.5)):
+        model.xSize = model.ySize = size
+        model.pixelSize = PIXEL
+    config.binning = 4
+    calexps = [simulator.makeDetector(d).calexp for d in simulator.detectorIds]
+    backgrounds = simulator.backgroundLists()
+    result = SkyCorrectionTask(config=config).run(calexps, backgrounds, simulator.skyFrameHandles(), camera)
+    out = Path(str(tmp_path))
+    paths = figuresFromRun(
+        result, calexps, backgrounds, camera, out, "TinyCam", truth=simulator.truth(), taskConfig=config
+    )
+    assert sorted(paths) == ["background", "corrected", "coverage", "residual", "summary"]
+    for kind in ("background", "corrected", "coverage", "residual"):
+        assert matplotlib.image.imread(paths[kind]).shape[0] > 100
+    summary = json.loads(paths["summary"].read_text())
+    assert summary["skyFrameScale"] == pytest.approx(result.skyFrameScale)
+    assert summary["trueSkyFrameScale"] == 5.0
+    assert sorted(summary["metrics"]) == ["calexpBackground", "skyCorr"]
+    for metrics in summary["metrics"].values():
+        assert [b["binSize"] for b in metrics["binned"]] == [64, 256, 1024]
+        # The galaxy spans the gaps between TinyCam's detectors: partly covered.
+        assert all(0 < f["coverage"] < 1 for f in metrics["lsbFlux"])

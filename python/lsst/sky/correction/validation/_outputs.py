@@ -12,6 +12,7 @@ __all__ = [
     "taskModel",
 ]
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -91,8 +92,14 @@ def _taskFigures(
     taskConfig: SkyCorrectionConfig | None,
     calexps: Mapping[int, Any] | None,
     camera: Any,
+    skyFrameScale: float | None = None,
 ) -> dict[str, Path]:
-    """The four pictures of one task run; inputs are fetched one detector at a time."""
+    """The four pictures of one task run, and ``summary.json``; inputs are fetched one detector at a time.
+
+    ``summary.json`` holds the sky-frame scale found (and the true one) and,
+    with a truth, the metrics of the run and of its input calexps.
+    """
+    summary: dict[str, Any] = {"skyFrameScale": skyFrameScale}
     paths = {
         "corrected": plotCorrectedMosaics(
             {"SkyCorrectionTask": calExpMosaic}, outputDir / "corrected.png", title
@@ -120,6 +127,11 @@ def _taskFigures(
         paths["residual"] = plotResidualMaps(
             maps, outputDir / "residual.png", title, markers=targetMarkers(truth)
         )
+        summary["trueSkyFrameScale"] = truth.skyFrameScale
+        summary["metrics"] = {
+            "calexpBackground": accumulator.metrics("calexpBackground").toDict(),
+            "skyCorr": accumulator.metrics("skyCorr", skyFrameScale=skyFrameScale).toDict(),
+        }
     else:
         _log.warning("no truth: the residual-vs-truth figure is not made")
     if calexps is not None and taskConfig is not None:
@@ -134,6 +146,8 @@ def _taskFigures(
                 task.maskObjects.findObjects(exposure)
             coverage.add(exposure)
         paths["coverage"] = plotCoverage(coverage.maps(), outputDir / "coverage.png", title)
+    paths["summary"] = outputDir / "summary.json"
+    paths["summary"].write_text(json.dumps(summary, indent=1) + "\n")
     return paths
 
 
@@ -169,8 +183,9 @@ def figuresFromRun(
     Returns
     -------
     paths : `dict` [`str`, `pathlib.Path`]
-        ``"corrected"``, ``"background"``, and ``"residual"`` (with
-        ``truth``) and ``"coverage"`` (with ``taskConfig``).
+        ``"corrected"``, ``"background"``, ``"summary"`` (JSON), and
+        ``"residual"`` (with ``truth``) and ``"coverage"`` (with
+        ``taskConfig``).
     """
     detectorIds = []
     byDetector: dict[int, Any] = {}
@@ -191,6 +206,7 @@ def figuresFromRun(
         taskConfig,
         byDetector if taskConfig is not None else None,
         camera,
+        result.skyFrameScale,
     )
 
 
@@ -249,6 +265,10 @@ def figuresFromButler(
             taskConfig = butler.get("skyCorr_config")
         except (LookupError, MissingDatasetTypeError):
             taskConfig = loadTaskConfig(instrument)
+        try:
+            scale = float(butler.get("skyCorr_metadata", dataId)["skyCorr"]["skyFrameScale"])
+        except (LookupError, MissingDatasetTypeError):
+            scale = None
         detectorIds = sorted(int(ref.dataId["detector"]) for ref in refs)
         skyCorrs = {int(ref.dataId["detector"]): butler.get(ref) for ref in refs}
         calexpBackgrounds = {d: butler.get("calexpBackground", dataId, detector=d) for d in detectorIds}
@@ -267,6 +287,7 @@ def figuresFromButler(
             taskConfig if coverage else None,
             calexps,
             camera,
+            scale,
         )
     finally:
         butler.close()
