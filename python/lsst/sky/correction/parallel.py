@@ -1,4 +1,4 @@
-"""Detector-level threads for `SkyCorrectionTask`, and a clock for their steps.
+"""Detector-level threads for `SkyCorrectionTask`, and a ledger of where their time went.
 
 The per-detector work of a sky correction (fetching, restoring, object
 masking, binning into superpixels) is numpy and scipy calls on whole
@@ -8,13 +8,13 @@ uses the machine's cores without copying pixels between processes.
 
 from __future__ import annotations
 
-__all__ = ["DetectorPool", "StepClock", "usableCores"]
+__all__ = ["DetectorPool", "WorkLedger", "usableCores"]
 
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from types import TracebackType
@@ -106,17 +106,19 @@ class DetectorPool:
         self.close()
 
 
-class StepClock:
-    """Seconds spent in named steps, summed over detectors and threads.
+class WorkLedger:
+    """Seconds spent in named steps and counts of named events, summed over detectors and threads.
 
-    Thread-safe: each thread times its own step with `measure`.  With
-    several threads the sums exceed the wall time of the pass they belong
-    to; they say where the work went, not how long the user waited.
+    Thread-safe: each thread times its own steps with `measure`.  With
+    several threads the sums of seconds exceed the wall time of the pass
+    they belong to; they say where the work went, not how long the user
+    waited.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._seconds: dict[str, float] = {}
+        self._counts: dict[str, int] = {}
 
     @contextmanager
     def measure(self, step: str) -> Iterator[None]:
@@ -129,9 +131,17 @@ class StepClock:
             with self._lock:
                 self._seconds[step] = self._seconds.get(step, 0.0) + elapsed
 
-    def seconds(self, steps: Sequence[str] | None = None) -> dict[str, float]:
-        """The summed seconds per step (all steps measured so far, in first-measured order)."""
+    def count(self, event: str, number: int = 1) -> None:
+        """Add ``number`` occurrences of ``event``."""
         with self._lock:
-            if steps is None:
-                return dict(self._seconds)
-            return {step: self._seconds.get(step, 0.0) for step in steps}
+            self._counts[event] = self._counts.get(event, 0) + number
+
+    def seconds(self) -> dict[str, float]:
+        """The summed seconds per step, in first-measured order."""
+        with self._lock:
+            return dict(self._seconds)
+
+    def counts(self) -> dict[str, int]:
+        """The counts per event, in first-counted order."""
+        with self._lock:
+            return dict(self._counts)

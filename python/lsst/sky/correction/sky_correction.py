@@ -29,8 +29,10 @@ from lsst.pipe.base import (
     PipelineTaskConnections,
     Struct,
 )
+from lsst.utils.timer import timeMethod
 
 from .afw_interop import (
+    ImageFamily,
     backgroundListFrom,
     backgroundListTo,
     cameraFrom,
@@ -44,8 +46,20 @@ from .afwlite.image import ExposureF, ImageF, Mask
 from .afwlite.math import BackgroundList, binImage
 from .errors import NoUsableBackgroundSuperpixelsError
 from .focal_plane_background import FocalPlaneBackground, FocalPlaneBackgroundConfig
+from .input_checks import (
+    checkBackgroundImage,
+    checkRatioImage,
+    checkRunInputs,
+    conformCalExpMask,
+    getQuantumInputs,
+    noCommonDetectors,
+    readingInput,
+    skyFrameImage,
+    validateSkyCorrectionConfig,
+)
 from .mask_objects import MaskObjectsConfig, MaskObjectsTask
 from .mosaic import makeCameraImage
+from .parallel import DetectorPool, WorkLedger, usableCores
 from .pixel_cache import DetectorPixelCache
 from .sky_measurement import SkyMeasurementConfig, SkyMeasurementTask
 from .storage_classes import STORAGE_CLASSES
@@ -177,6 +191,14 @@ class SkyCorrectionConfig(PipelineTaskConfig, pipelineConnections=SkyCorrectionC
         optional=True,
         doc="Where the pixel cache spills (default: the system temporary directory).",
     )
+    numThreads = pexConfig.Field[int](
+        dtype=int,
+        default=0,
+        doc="Number of detectors worked on at the same time, each in its own thread (the numpy and "
+        "scipy work releases the GIL).  0 means one per usable core (len(os.sched_getaffinity(0))).  "
+        "Each thread holds one full-resolution detector and its temporaries (roughly 0.5 GB for a "
+        "4k x 4k detector) on top of cacheMemoryBudget; the outputs do not depend on it.",
+    )
 
     def setDefaults(self) -> None:
         super().setDefaults()
@@ -188,11 +210,18 @@ class SkyCorrectionConfig(PipelineTaskConfig, pipelineConnections=SkyCorrectionC
 
     def validate(self) -> None:
         super().validate()
+        validateSkyCorrectionConfig(self)
         if self.undoBgModel1 and not self.doSky and not self.doBgModel2:
             raise ValueError("If undoBgModel1 is True, task requires at least one of doSky or doBgModel2.")
         if self.binning < 1:
             raise pexConfig.FieldValidationError(
                 SkyCorrectionConfig.binning, self, f"binning must be >= 1, got {self.binning}"
+            )
+        if self.numThreads < 0:
+            raise pexConfig.FieldValidationError(
+                SkyCorrectionConfig.numThreads,
+                self,
+                f"numThreads must be >= 0 (0: one per usable core), got {self.numThreads}",
             )
         if self.cacheMemoryBudget < 0:
             raise pexConfig.FieldValidationError(
@@ -211,12 +240,35 @@ class _DetectorState:
     bbox: Box2I
     skyCorr: BackgroundList
     nOriginal: int  # number of inverted calexpBackground elements at the head of skyCorr
+    family: ImageFamily  # afw or afwlite: the type of the caller's calexpBackground
     binnedRestored: np.ndarray  # binned restored image, for the mosaics
     binnedNoData: np.ndarray  # binned NO_DATA mask, for the mosaics
+    # Binned image of the first ``nBinned`` new elements, kept by the bgModel2 pass
+    # so that the mosaics evaluate only the elements added after it.
+    binnedNew: np.ndarray | None = None
+    nBinned: int = 0
 
-    def newElements(self) -> BackgroundList:
-        """The elements this task added (everything after the inverted calexpBackground)."""
-        return BackgroundList(*self.skyCorr[self.nOriginal :])
+    def newElements(self, start: int = 0) -> BackgroundList:
+        """The elements this task added (after the inverted calexpBackground), from ``start`` on."""
+        return BackgroundList(*self.skyCorr[self.nOriginal + start :])
+
+
+@dataclass
+class _FetchedDetector:
+    """One detector's inputs, fetched (private copies the task may modify)."""
+
+    calExp: ExposureF
+    detector: Any
+    calBkg: Any  # BackgroundList (afw or afwlite)
+    ratio: ImageF | None
+
+
+@dataclass
+class _FirstPassResult:
+    """One detector's share of the first pass."""
+
+    state: _DetectorState
+    bgModel1: FocalPlaneBackground  # this detector's contribution
 
 
 class SkyCorrectionTask(PipelineTask):
@@ -253,12 +305,14 @@ class SkyCorrectionTask(PipelineTask):
         for detector in sorted(set.union(*detectorSets.values()) - set(common)):
             missing = [name for name, detectors in detectorSets.items() if detector not in detectors]
             self.log.warning("Detector %d is not processed: it has no %s.", detector, ", ".join(missing))
+        if not common:
+            raise noCommonDetectors(detectorSets)
         for name in (*detectorSets, "skyCorr"):
             refs = outputRefs if name == "skyCorr" else inputRefs
             byDetector = {ref.dataId["detector"]: ref for ref in getattr(refs, name)}
             setattr(refs, name, [byDetector[det] for det in common if det in byDetector])
 
-        inputs = butlerQC.get(inputRefs)
+        inputs = getQuantumInputs(butlerQC, inputRefs)
         inputs.setdefault("skyFrames", None)  # the connection is removed when doSky is off
         try:
             outputs = self.run(**inputs)
@@ -268,10 +322,11 @@ class SkyCorrectionTask(PipelineTask):
         butlerQC.put(outputs, outputRefs)
 
     # Algorithm -----------------------------------------------------------------
+    @timeMethod
     def run(
         self,
         calExps: Sequence[Any],
-        calBkgs: Sequence[BackgroundList],
+        calBkgs: Sequence[Any],
         skyFrames: Sequence[Any] | None,
         camera: Any,
         backgroundToPhotometricRatioHandles: Sequence[Any] = (),
@@ -286,8 +341,9 @@ class SkyCorrectionTask(PipelineTask):
             ``get()`` returns one.  Each is fetched once; the caller's
             objects are never modified.
         calBkgs : `list` [`BackgroundList`]
-            The background subtracted from each calexp (same order).  Not
-            modified: the task works on copies.
+            The background subtracted from each calexp (same order), or
+            dataset handles returning it (fetched once, just after the
+            detector's calexp).  Not modified: the task works on copies.
         skyFrames : `list`, optional
             One sky frame per detector (exposure or handle; same order);
             required when ``doSky``.
@@ -308,10 +364,21 @@ class SkyCorrectionTask(PipelineTask):
         ------
         NoUsableBackgroundSuperpixelsError
             If no superpixel of a focal-plane model is filled enough.
+
+        Notes
+        -----
+        Up to ``numThreads`` detectors are worked on at once.  Every
+        focal-plane sum is made in ascending detector order whatever the
+        threads do, so the outputs do not depend on ``numThreads``.  The
+        metadata gets `lsst.utils.timer.timeMethod` entries for ``run`` and
+        each pass (``restoreAndMaskObjects``, ``fitBgModel1``,
+        ``subtractSkyFrames``, ``fitBgModel2``, ``makeMosaics``),
+        ``detectorSeconds``: the seconds spent in each per-detector step,
+        summed over detectors and threads, and ``handleGets``: how many
+        times the task called ``get()`` on a dataset handle, per dataset
+        (one per detector for each deferred input).
         """
-        self._checkInputs(calExps, calBkgs, skyFrames, backgroundToPhotometricRatioHandles)
-        # Outputs are built in the family (afw or afwlite) of the inputs; the work is afwlite.
-        family = familyOf(calBkgs[0])
+        checkRunInputs(self.config, calExps, calBkgs, skyFrames, backgroundToPhotometricRatioHandles, camera)
         camera = cameraFrom(camera)
         # Work in ascending detector order whatever the input order, so that the
         # focal-plane sums (and so every output bit) do not depend on it.
@@ -322,33 +389,49 @@ class SkyCorrectionTask(PipelineTask):
             skyFrames = [skyFrames[i] for i in order]
         if self.config.doApplyFlatBackgroundRatio:
             backgroundToPhotometricRatioHandles = [backgroundToPhotometricRatioHandles[i] for i in order]
+        numThreads = self.config.numThreads or usableCores()
+        self.metadata["numThreads"] = numThreads
+        clock = WorkLedger()
         budget = self.config.cacheMemoryBudget * _MB
-        with DetectorPixelCache(budget, spillDirectory=self.config.cacheDirectory) as cache:
-            states = self._firstPass(calExps, calBkgs, camera, backgroundToPhotometricRatioHandles, cache)
-            if cache.spilledDetectors:
-                self.log.info(
-                    "Pixel cache: %.0f MiB in memory, %d detectors spilled to %s",
-                    cache.bytesInMemory / _MB,
-                    len(cache.spilledDetectors),
-                    cache.spillDirectory,
+        try:
+            with (
+                DetectorPixelCache(budget, spillDirectory=self.config.cacheDirectory) as cache,
+                DetectorPool(numThreads) as pool,
+            ):
+                states, bgModel1 = self.restoreAndMaskObjects(
+                    calExps, calBkgs, camera, backgroundToPhotometricRatioHandles, cache, pool, clock
                 )
+                self.fitBgModel1(states, bgModel1)
+                if cache.spilledDetectors:
+                    self.log.info(
+                        "Pixel cache: %.0f MiB in memory, %d detectors spilled to %s",
+                        cache.bytesInMemory / _MB,
+                        len(cache.spilledDetectors),
+                        cache.spillDirectory,
+                    )
 
-            skyFrameScale = None
-            if self.config.doSky:
-                assert skyFrames is not None
-                skyFrameScale = self._subtractSkyFrames(states, skyFrames, cache)
+                skyFrameScale = None
+                if self.config.doSky:
+                    assert skyFrames is not None
+                    skyFrameScale = self.subtractSkyFrames(states, skyFrames, cache, pool, clock)
 
-            if self.config.undoBgModel1:
-                # bgModel1 is the first element this task added.
-                for state in states:
-                    elements = list(state.skyCorr)
-                    del elements[state.nOriginal]
-                    state.skyCorr = BackgroundList(*elements)
+                if self.config.undoBgModel1:
+                    # bgModel1 is the first element this task added.
+                    for state in states:
+                        elements = list(state.skyCorr)
+                        del elements[state.nOriginal]
+                        state.skyCorr = BackgroundList(*elements)
 
-            if self.config.doBgModel2:
-                self._fitBgModel2(states, camera, cache)
+                if self.config.doBgModel2:
+                    self.fitBgModel2(states, camera, cache, pool, clock)
 
-        calExpMosaic, calBkgMosaic = self._makeMosaics(states, camera)
+                calExpMosaic, calBkgMosaic = self.makeMosaics(states, camera, pool, clock)
+        finally:
+            self.metadata["detectorSeconds"] = clock.seconds()
+            self.metadata["handleGets"] = clock.counts()
+
+        # Outputs are built in the family (afw or afwlite) of the inputs; the work is afwlite.
+        family = states[order.index(0)].family
         skyCorr: list[Any] = [None] * len(states)
         for state, inputIndex in zip(states, order, strict=True):
             skyCorr[inputIndex] = backgroundListTo(state.skyCorr, family)
@@ -359,55 +442,88 @@ class SkyCorrectionTask(PipelineTask):
             calBkgMosaic=imageTo(calBkgMosaic, family),
         )
 
-    def _checkInputs(
+    @timeMethod
+    def restoreAndMaskObjects(
         self,
         calExps: Sequence[Any],
-        calBkgs: Sequence[BackgroundList],
-        skyFrames: Sequence[Any] | None,
-        ratios: Sequence[Any],
-    ) -> None:
-        if len(calExps) == 0:
-            raise ValueError("SkyCorrectionTask.run needs at least one calexp; got an empty list")
-        lengths = {"calExps": len(calExps), "calBkgs": len(calBkgs)}
-        if self.config.doSky:
-            if skyFrames is None:
-                raise ValueError("doSky is True but no skyFrames were given")
-            lengths["skyFrames"] = len(skyFrames)
-        if self.config.doApplyFlatBackgroundRatio:
-            lengths["backgroundToPhotometricRatioHandles"] = len(ratios)
-        if len(set(lengths.values())) != 1:
-            raise ValueError(f"the per-detector input lists differ in length: {lengths}")
-
-    def _firstPass(
-        self,
-        calExps: Sequence[Any],
-        calBkgs: Sequence[BackgroundList],
+        calBkgs: Sequence[Any],
         camera: Any,
         ratios: Sequence[Any],
         cache: DetectorPixelCache,
-    ) -> list[_DetectorState]:
-        """Restore, mask objects, accumulate bgModel1 and fill the cache, one detector at a time."""
-        bgModel1 = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
-        states: list[_DetectorState] = []
-        for index, (calExpSource, calBkg) in enumerate(zip(calExps, calBkgs, strict=True)):
-            calExp = _fetchExposure(calExpSource, "calexp", index)
-            detector = _detectorOf(calExp, calExpSource, camera, index)
-            detectorId = detector.getId()
-            expectedId = _dataIdDetector(calExpSource)
-            if expectedId is not None and expectedId != detectorId:
-                raise ValueError(f"the calexp for detector {expectedId} carries detector {detectorId}")
-            if calExp.getBBox() != detector.getBBox():
-                raise ValueError(
-                    f"calexp for detector {detectorId}: its bbox {calExp.getBBox()} does not match the "
-                    f"camera's detector bbox {detector.getBBox()}"
-                )
-            if self.config.doApplyFlatBackgroundRatio:
-                ratio = imageFrom(_fetchImage(ratios[index], "background_to_photometric_ratio", detectorId))
-                calExp.maskedImage *= ratio
+        pool: DetectorPool,
+        clock: WorkLedger,
+    ) -> tuple[list[_DetectorState], FocalPlaneBackground]:
+        """First pass: restore, mask objects, accumulate bgModel1 and fill the cache.
 
+        Each detector's inputs are fetched once, in the calling thread, and
+        the detector is then worked on by one thread; the returned states
+        and the summed bgModel1 are in the inputs' order.
+        """
+
+        def fetch(index: int) -> _FetchedDetector:
+            with clock.measure("fetch"):
+                fetched = self._fetchDetector(index, calExps, calBkgs, camera, ratios)
+            _countHandleGets(clock, "calexp", calExps[index])
+            _countHandleGets(clock, "calexpBackground", calBkgs[index])
+            if self.config.doApplyFlatBackgroundRatio:
+                _countHandleGets(clock, "background_to_photometric_ratio", ratios[index])
+            return fetched
+
+        def work(index: int, fetched: _FetchedDetector) -> _FirstPassResult:
+            return self._processDetector(fetched, camera, cache, clock)
+
+        results = pool.map(fetch, work, range(len(calExps)))
+        bgModel1 = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
+        for result in results:  # ascending detector order: the sums do not depend on the threads
+            bgModel1.merge(result.bgModel1)
+        return [result.state for result in results], bgModel1
+
+    def _fetchDetector(
+        self,
+        index: int,
+        calExps: Sequence[Any],
+        calBkgs: Sequence[Any],
+        camera: Any,
+        ratios: Sequence[Any],
+    ) -> _FetchedDetector:
+        """Fetch one detector's calexp, calexpBackground and ratio image, and check they agree."""
+        calExpSource = calExps[index]
+        calExp = _fetchExposure(calExpSource, "calexp", index)
+        detector = _detectorOf(calExp, calExpSource, camera, index)
+        detectorId = detector.getId()
+        expectedId = _dataIdDetector(calExpSource)
+        if expectedId is not None and expectedId != detectorId:
+            raise ValueError(f"the calexp for detector {expectedId} carries detector {detectorId}")
+        if calExp.getBBox() != detector.getBBox():
+            raise ValueError(
+                f"calexp for detector {detectorId}: its bbox {calExp.getBBox()} does not match the "
+                f"camera's detector bbox {detector.getBBox()}"
+            )
+        conformCalExpMask(calExp, self.config, detectorId)
+        calBkg = _fetchBackgroundList(calBkgs[index], detectorId)
+        ratio = None
+        if self.config.doApplyFlatBackgroundRatio:
+            ratio = checkRatioImage(
+                imageFrom(_fetchImage(ratios[index], "background_to_photometric_ratio", detectorId)),
+                calExp,
+                detectorId,
+            )
+        return _FetchedDetector(calExp=calExp, detector=detector, calBkg=calBkg, ratio=ratio)
+
+    def _processDetector(
+        self, fetched: _FetchedDetector, camera: Any, cache: DetectorPixelCache, clock: WorkLedger
+    ) -> _FirstPassResult:
+        """The first pass for one fetched detector (runs in a worker thread)."""
+        calExp, detector, calBkg = fetched.calExp, fetched.detector, fetched.calBkg
+        detectorId = detector.getId()
+        if fetched.ratio is not None:
+            calExp.maskedImage *= fetched.ratio
+
+        with clock.measure("restore"):
             skyCorr = self._restoreOriginalBackground(calExp, calBkg, detectorId)
 
-            if self.config.doMaskObjects:
+        if self.config.doMaskObjects:
+            with clock.measure("maskObjects"):
                 maskedBefore = _maskedFraction(calExp.mask)
                 self.maskObjects.findObjects(calExp)
                 self.log.info(
@@ -417,17 +533,18 @@ class SkyCorrectionTask(PipelineTask):
                     100 * (_maskedFraction(calExp.mask) - maskedBefore),
                 )
 
+        with clock.measure("bgModel1"):
             detectorModel = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
             detectorModel.addCcd(calExp)
-            bgModel1.merge(detectorModel)
-            merged = float(detectorModel.getCounts().array.sum())
-            self.log.info(
-                "Detector %d: Merged %d unmasked pixels (%.1f%% of detector area) into initial BG model",
-                detectorId,
-                merged,
-                100 * merged / calExp.getBBox().getArea(),
-            )
+        merged = float(detectorModel.getCounts().array.sum())
+        self.log.info(
+            "Detector %d: Merged %d unmasked pixels (%.1f%% of detector area) into initial BG model",
+            detectorId,
+            merged,
+            100 * merged / calExp.getBBox().getArea(),
+        )
 
+        with clock.measure("cache"):
             badPlanes = {}
             if self.config.doSky:
                 badPlanes["sky"] = _badPixels(calExp.mask, self.config.sky.stats.mask)
@@ -435,25 +552,30 @@ class SkyCorrectionTask(PipelineTask):
                 badPlanes["bgModel2"] = _badPixels(calExp.mask, self.config.bgModel2.mask)
             cache.put(detectorId, calExp.image.array, badPlanes)
 
-            binned = binImage(calExp.maskedImage, self.config.binning)
-            noData = (binned.mask.array & _planeBits(binned.mask, ["NO_DATA"])) != 0
-            states.append(
-                _DetectorState(
-                    detectorId=detectorId,
-                    detector=detector,
-                    bbox=calExp.getBBox(),
-                    skyCorr=skyCorr,
-                    nOriginal=len(skyCorr),
-                    binnedRestored=binned.image.array.copy(),
-                    binnedNoData=noData,
-                )
-            )
-            del calExp
+        with clock.measure("mosaic"):
+            # Only the image and the NO_DATA bit of the mosaics are needed: bin those alone.
+            binning = self.config.binning
+            binnedImage = binImage(calExp.image, binning).array
+            noDataBit = _planeBits(calExp.mask, ["NO_DATA"])
+            binnedNoData = _blockAny((calExp.mask.array & noDataBit) != 0, binning)
+        state = _DetectorState(
+            detectorId=detectorId,
+            detector=detector,
+            bbox=calExp.getBBox(),
+            skyCorr=skyCorr,
+            nOriginal=len(skyCorr),
+            family=familyOf(calBkg),
+            binnedRestored=binnedImage,
+            binnedNoData=binnedNoData,
+        )
+        return _FirstPassResult(state=state, bgModel1=detectorModel)
 
+    @timeMethod
+    def fitBgModel1(self, states: list[_DetectorState], bgModel1: FocalPlaneBackground) -> None:
+        """Check the summed bgModel1 and append its per-detector model to every ``skyCorr``."""
         self._validateBgModel("bgModel1", bgModel1, self.config.bgModel1)
         for state in states:
             state.skyCorr.append(bgModel1.toCcdBackground(state.detector, state.bbox)[0])
-        return states
 
     def _restoreOriginalBackground(
         self, calExp: ExposureF, calBkg: BackgroundList, detectorId: int
@@ -467,14 +589,7 @@ class SkyCorrectionTask(PipelineTask):
         for element in skyCorr:
             statsImage = element[0].getStatsImage()
             statsImage *= -1
-        inverted = skyCorr.getImage()
-        if inverted is None:
-            raise ValueError(f"calexpBackground for detector {detectorId} has no elements")
-        if inverted.getDimensions() != calExp.getDimensions():
-            raise ValueError(
-                f"calexpBackground for detector {detectorId} covers {inverted.getDimensions()} pixels, "
-                f"the calexp {calExp.getDimensions()}"
-            )
+        inverted = checkBackgroundImage(skyCorr.getImage(), calExp, detectorId)
         calExp.image.array -= inverted.array
         with np.errstate(invalid="ignore"):
             median, q75, q25 = np.nanpercentile(inverted.array, [50, 75, 25])
@@ -486,31 +601,40 @@ class SkyCorrectionTask(PipelineTask):
         )
         return skyCorr
 
-    def _subtractSkyFrames(
-        self, states: list[_DetectorState], skyFrames: Sequence[Any], cache: DetectorPixelCache
+    @timeMethod
+    def subtractSkyFrames(
+        self,
+        states: list[_DetectorState],
+        skyFrames: Sequence[Any],
+        cache: DetectorPixelCache,
+        pool: DetectorPool,
+        clock: WorkLedger,
     ) -> float:
         """Measure one sky-frame scale for the visit and append the scaled frames."""
-        samples = []
-        skyBackgrounds = []
-        for index, state in enumerate(states):
-            skyExp = _fetchExposure(skyFrames[index], "sky frame", index)
-            skyBackground = self.sky.exposureToBackground(skyExp)
-            skyImage = skyBackground.getImage()
-            if skyImage is None or skyImage.getDimensions() != state.bbox.getDimensions():
-                raise ValueError(
-                    f"sky frame for detector {state.detectorId} covers "
-                    f"{None if skyImage is None else skyImage.getDimensions()} pixels, the calexp "
-                    f"{state.bbox.getDimensions()}"
-                )
-            cached = cache.get(state.detectorId)
-            image = cached.image
-            image -= _imageArray(state.newElements())
-            samples.append(self.sky.measureScaleArrays(image, cached.badPlanes["sky"], skyImage.array))
-            skyBackgrounds.append(skyBackground)
-        scale = self.sky.solveScales(samples)
+
+        def fetch(index: int) -> ExposureF:
+            with clock.measure("fetch"):
+                skyExp = _fetchExposure(skyFrames[index], "sky frame", index)
+            _countHandleGets(clock, "sky", skyFrames[index])
+            return skyExp
+
+        def measure(index: int, skyExp: ExposureF) -> tuple[tuple[np.ndarray, np.ndarray], BackgroundList]:
+            state = states[index]
+            with clock.measure("skyFrame"):
+                skyBackground, skyImage = skyFrameImage(self.sky, skyExp, state.detectorId, state.bbox)
+            with clock.measure("cache"):
+                cached = cache.get(state.detectorId)
+            with clock.measure("skyFrame"):
+                image = cached.image
+                image -= _imageArray(state.newElements())
+                samples = self.sky.measureScaleArrays(image, cached.badPlanes["sky"], skyImage.array)
+            return samples, skyBackground
+
+        measured = pool.map(fetch, measure, range(len(states)))
+        scale = self.sky.solveScales([samples for samples, _ in measured])
         self.log.info("Sky frame scale: %.3g", scale)
         self.metadata["skyFrameScale"] = float(scale)  # full precision, in <label>_metadata
-        for state, skyBackground in zip(states, skyBackgrounds, strict=True):
+        for state, (_, skyBackground) in zip(states, measured, strict=True):
             background, *styles = skyBackground[0]
             scaled = background.clone()
             statsImage = scaled.getStatsImage()
@@ -518,16 +642,30 @@ class SkyCorrectionTask(PipelineTask):
             state.skyCorr.append((scaled, *styles))  # type: ignore[arg-type]
         return float(scale)
 
-    def _fitBgModel2(self, states: list[_DetectorState], camera: Any, cache: DetectorPixelCache) -> None:
+    @timeMethod
+    def fitBgModel2(
+        self,
+        states: list[_DetectorState],
+        camera: Any,
+        cache: DetectorPixelCache,
+        pool: DetectorPool,
+        clock: WorkLedger,
+    ) -> None:
         """Fit the final focal-plane model to what the earlier models left behind."""
-        bgModel2 = FocalPlaneBackground.fromCamera(self.config.bgModel2, camera)
-        for state in states:
-            cached = cache.get(state.detectorId)
-            image = cached.image
-            image -= _imageArray(state.newElements())
-            detectorModel = FocalPlaneBackground.fromCamera(self.config.bgModel2, camera)
-            detectorModel.addCcdArrays(state.detector, state.bbox, image, cached.badPlanes["bgModel2"])
-            bgModel2.merge(detectorModel)
+
+        def accumulate(state: _DetectorState, _: None) -> FocalPlaneBackground:
+            with clock.measure("cache"):
+                cached = cache.get(state.detectorId)
+            with clock.measure("bgModel2"):
+                image = cached.image
+                previous = _imageArray(state.newElements())
+                image -= previous
+                detectorModel = FocalPlaneBackground.fromCamera(self.config.bgModel2, camera)
+                detectorModel.addCcdArrays(state.detector, state.bbox, image, cached.badPlanes["bgModel2"])
+            with clock.measure("mosaic"):
+                # The mosaics need these elements binned: bin them now, while they are evaluated.
+                state.binnedNew = binImage(ImageF(previous), self.config.binning).array
+                state.nBinned = len(state.skyCorr) - state.nOriginal
             merged = float(detectorModel.getCounts().array.sum())
             self.log.info(
                 "Detector %d: Merged %d unmasked pixels (%.1f%% of detector area) into final BG model",
@@ -535,6 +673,11 @@ class SkyCorrectionTask(PipelineTask):
                 merged,
                 100 * merged / state.bbox.getArea(),
             )
+            return detectorModel
+
+        bgModel2 = FocalPlaneBackground.fromCamera(self.config.bgModel2, camera)
+        for detectorModel in pool.map(_nothing, accumulate, states):  # merged in detector order
+            bgModel2.merge(detectorModel)
         self._validateBgModel("bgModel2", bgModel2, self.config.bgModel2)
         for state in states:
             state.skyCorr.append(bgModel2.toCcdBackground(state.detector, state.bbox)[0])
@@ -566,25 +709,40 @@ class SkyCorrectionTask(PipelineTask):
             median, q75, q25 = np.nanpercentile(bgModel.getStatsImage().array, [50, 75, 25])
         self.log.info("%s: FP BG median: %.1f; IQR: %.1f", bgModelID, median, q75 - q25)
 
-    def _makeMosaics(self, states: list[_DetectorState], camera: Any) -> tuple[ImageF, ImageF]:
+    @timeMethod
+    def makeMosaics(
+        self, states: list[_DetectorState], camera: Any, pool: DetectorPool, clock: WorkLedger
+    ) -> tuple[ImageF, ImageF]:
         """Binned focal-plane images of the corrected calexps and of the new background."""
         binning = self.config.binning
-        calExpImages = {}
-        calBkgImages = {}
-        for state in states:
-            newImage = state.newElements().getImage()
-            assert newImage is not None
-            binnedNew = binImage(newImage, binning).array
-            corrected = state.binnedRestored - binnedNew
-            corrected[state.binnedNoData] = np.nan
-            background = binnedNew.copy()
-            background[state.binnedNoData] = np.nan
-            calExpImages[state.detectorId] = ImageF(corrected.astype(np.float32, copy=False))
-            calBkgImages[state.detectorId] = ImageF(background.astype(np.float32, copy=False))
-        return (
-            makeCameraImage(camera, calExpImages, binning),
-            makeCameraImage(camera, calBkgImages, binning),
-        )
+
+        def binDetector(state: _DetectorState, _: None) -> tuple[ImageF, ImageF]:
+            with clock.measure("mosaic"):
+                binnedNew = state.binnedNew if state.nBinned else None
+                later = state.newElements(state.nBinned)
+                if len(later):
+                    laterImage = later.getImage()
+                    assert laterImage is not None
+                    binnedLater = binImage(laterImage, binning).array
+                    binnedNew = binnedLater if binnedNew is None else binnedNew + binnedLater
+                assert binnedNew is not None  # the task adds at least bgModel1
+                corrected = state.binnedRestored - binnedNew
+                corrected[state.binnedNoData] = np.nan
+                background = binnedNew.copy()
+                background[state.binnedNoData] = np.nan
+                return (
+                    ImageF(corrected.astype(np.float32, copy=False)),
+                    ImageF(background.astype(np.float32, copy=False)),
+                )
+
+        binned = pool.map(_nothing, binDetector, states)
+        calExpImages = {state.detectorId: images[0] for state, images in zip(states, binned, strict=True)}
+        calBkgImages = {state.detectorId: images[1] for state, images in zip(states, binned, strict=True)}
+        with clock.measure("mosaicAssembly"):
+            return (
+                makeCameraImage(camera, calExpImages, binning),
+                makeCameraImage(camera, calBkgImages, binning),
+            )
 
 
 # Helpers ---------------------------------------------------------------------------
@@ -634,15 +792,48 @@ def _fetchExposure(source: Any, what: str, index: int) -> ExposureF:
         return exposureFrom(source.clone())
     if not hasattr(source, "get"):
         raise TypeError(f"{where}: expected an exposure or a dataset handle, got {type(source).__name__}")
-    exposure = source.get()
+    with readingInput(what, detector, index):
+        exposure = source.get()
     if not hasattr(exposure, "getMaskedImage"):
         raise TypeError(f"{where}: the handle returned {type(exposure).__name__}, not an exposure")
     # An in-memory handle returns the caller's own object: copy it.
     return exposureFrom(exposure if _isDeferredHandle(source) else exposure.clone())
 
 
+def _countHandleGets(ledger: WorkLedger, dataset: str, source: Any) -> None:
+    """Count one ``get()`` if ``source`` is a dataset handle (the fetch helpers call it once)."""
+    isDataset = any(hasattr(source, name) for name in ("getMaskedImage", "getImage", "array"))
+    ledger.count(dataset, 1 if hasattr(source, "get") and not isDataset else 0)
+
+
+def _nothing(item: object) -> None:
+    """A fetch for passes that read only the pixel cache."""
+    return None
+
+
+def _fetchBackgroundList(source: Any, detectorId: int) -> Any:
+    """A calexpBackground given as a background list or a dataset handle returning one."""
+    if hasattr(source, "get") and not hasattr(source, "getImage"):
+        with readingInput("calexpBackground", detectorId):
+            source = source.get()
+    if not hasattr(source, "getImage"):
+        raise TypeError(
+            f"calexpBackground for detector {detectorId}: expected a BackgroundList or a dataset "
+            f"handle returning one, got {type(source).__name__}"
+        )
+    return source
+
+
+def _blockAny(flags: np.ndarray, binning: int) -> np.ndarray:
+    """Whether any pixel of each ``binning`` x ``binning`` block is set (as `binImage` cuts blocks)."""
+    height, width = flags.shape[0] // binning, flags.shape[1] // binning
+    blocks = flags[: height * binning, : width * binning].reshape(height, binning, width, binning)
+    return blocks.any(axis=(1, 3))
+
+
 def _fetchImage(source: Any, what: str, detectorId: int) -> ImageF:
-    image = source.get() if hasattr(source, "get") and not hasattr(source, "array") else source
+    with readingInput(what, detectorId):
+        image = source.get() if hasattr(source, "get") and not hasattr(source, "array") else source
     if not hasattr(image, "array"):
         raise TypeError(f"{what} for detector {detectorId}: expected an image, got {type(image).__name__}")
     return image
