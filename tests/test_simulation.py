@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -988,3 +989,22 @@ def test_sky_correction_recovers_the_sky_frame_scale_of_a_small_visit() -> None:
     )
     assert result.skyFrameScale == pytest.approx(simulator.truth().skyFrameScale, rel=0.15)
     assert simulator.generationCount == 12  # backgrounds, then the task's calexp fetches
+
+
+# The documentation ------------------------------------------------------------------------------------
+def test_documentation_examples_run_and_print_what_they_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    """The ```python blocks of docs/simulation.md, executed in order in one namespace."""
+    text = (REPO / "docs" / "simulation.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 2
+    namespace: dict[str, Any] = {}
+    for index, block in enumerate(blocks):
+        exec(compile(block, f"simulation.md[block {index}]", "exec"), namespace)
+    printed = capsys.readouterr().out
+    match = re.search(r"noise / sigma: ([0-9.]+)", printed)
+    assert match is not None and float(match.group(1)) == pytest.approx(1.0, abs=0.01)
+    simulator = namespace["simulator"]
+    assert f"scale 5.0, pedestal {simulator.pedestal(50):.1f}, gain {simulator.gain(50):.2f}" in printed
+    result = namespace["result"]
+    assert f"fitted scale {result.skyFrameScale:.3f} (true 5.0); 4 detector generations" in printed
+    assert result.skyFrameScale == pytest.approx(5.0, rel=0.2)
