@@ -175,6 +175,18 @@ def test_dilation_matches_explicit_stencil(radius: int, isotropic: bool) -> None
     )
 
 
+@pytest.mark.parametrize("isotropic", [True, False])
+@pytest.mark.parametrize("radius", [12, 70])
+def test_dilation_across_packed_words(radius: int, isotropic: bool) -> None:
+    # Rows of 64-pixel words: seeds on word boundaries and growth across several words.
+    rng = np.random.default_rng(radius + 1)
+    mask = rng.random((150, 300)) < 0.002
+    mask[75, [0, 63, 64, 127, 128, 299]] = True
+    np.testing.assert_array_equal(
+        dilateMask(mask, stencilHalfWidths(radius, isotropic)), naive_grow(mask, radius, isotropic)
+    )
+
+
 def test_box_dilation() -> None:
     mask = np.zeros((30, 30), dtype=bool)
     mask[10, 20] = True

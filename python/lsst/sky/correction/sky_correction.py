@@ -12,6 +12,7 @@ from __future__ import annotations
 
 __all__ = ["SkyCorrectionConfig", "SkyCorrectionConnections", "SkyCorrectionTask"]
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -591,8 +592,7 @@ class SkyCorrectionTask(PipelineTask):
             statsImage *= -1
         inverted = checkBackgroundImage(skyCorr.getImage(), calExp, detectorId)
         calExp.image.array -= inverted.array
-        with np.errstate(invalid="ignore"):
-            median, q75, q25 = np.nanpercentile(inverted.array, [50, 75, 25])
+        median, q75, q25 = _nanPercentiles(inverted.array, (50, 75, 25))
         self.log.info(
             "Detector %d: Original background restored (BG median = %.1f counts, BG IQR = %.1f counts)",
             detectorId,
@@ -869,6 +869,27 @@ def _planeBits(mask: Mask, names: Sequence[str]) -> int:
 def _badPixels(mask: Mask, names: Sequence[str]) -> np.ndarray:
     """Pixels that have any of the named planes set."""
     return (mask.array & _planeBits(mask, names)) != 0
+
+
+def _nanPercentiles(values: np.ndarray, percents: Sequence[float]) -> list[float]:
+    """``np.nanpercentile(values, percents)`` (linear interpolation) from one sort.
+
+    numpy's selection runs once per percentile over the whole detector; one
+    vectorised sort is several times faster here.
+    """
+    ordered = np.sort(values, axis=None)  # NaN sorts last
+    count = ordered.size - int(np.count_nonzero(np.isnan(ordered)))
+    if count == 0:
+        return [math.nan] * len(percents)
+    results = []
+    for percent in percents:
+        position = percent / 100 * (count - 1)
+        low = int(position)
+        high = min(low + 1, count - 1)
+        fraction = position - low
+        lowValue, highValue = float(ordered[low]), float(ordered[high])
+        results.append(lowValue + (highValue - lowValue) * fraction)
+    return results
 
 
 def _maskedFraction(mask: Mask) -> float:
