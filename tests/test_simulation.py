@@ -324,6 +324,35 @@ def test_truth_sky_is_smooth_sky_plus_pedestal_plus_scaled_pattern() -> None:
         assert 0.005 < np.std(truth.skyFrameScale * pattern) / 800.0 < 0.05
 
 
+@pytest.mark.parametrize(("noisy", "tolerance"), [(False, 0.002), (True, 0.03)])
+def test_stack_scale_measurement_finds_the_true_scale_once_the_smooth_sky_is_removed(
+    noisy: bool, tolerance: float
+) -> None:
+    """SkyMeasurementTask.measureScale + solveScales on calexp + background - smooth sky - pedestal.
+
+    What is left is the scaled pattern (and, when noisy, noise and unmasked galaxies), so the
+    stack's own scale fit of the simulated sky frames must give the simulated scale.
+    """
+    camera = gridCamera(256, 224)
+    config = QUIET.replace(
+        **{"noise.enabled": noisy, "galaxies.density": 14.0 if noisy else 0.0, "skyFrame.scale": 3.0}
+    )
+    simulator = VisitSimulator(camera, config, seed=4, visit=1)
+    truth = simulator.truth()
+    task = SkyMeasurementTask(config=SkyMeasurementConfig())
+    samples = []
+    for detectorId in simulator.detectorIds:
+        simulated = simulator.makeDetector(detectorId)
+        background = simulated.calexpBackground.getImage()
+        assert background is not None
+        _, _, fx, fy = focalPlaneGrid(camera[detectorId])
+        image = simulated.calexp.getMaskedImage().clone()
+        image.image.array[:] += background.array - truth.evaluateSky(fx, fy, detectorId)
+        skyFrame = task.exposureToBackground(simulator.makeSkyFrame(detectorId))
+        samples.append(task.measureScale(image, skyFrame))
+    assert task.solveScales(samples) == pytest.approx(3.0, rel=tolerance)
+
+
 def test_sky_frames_average_to_zero_over_the_camera() -> None:
     """The unit-scale pattern has the camera mean of its stored cells removed."""
     camera = gridCamera()
