@@ -136,9 +136,12 @@ class MaskObjectsTask(pipeBase.Task):
         sigma = self.config.detectSigma
         first: tuple[SmoothedPlanes, np.ndarray] | None = None
         for iteration in range(self.config.nIter):
-            background = self.subtractBackground.run(exposure).background
-            backgroundImage = background.getImage()
-            assert backgroundImage is not None  # run() appends one element
+            subtracted = self.subtractBackground.run(exposure)
+            # This package's SubtractBackgroundTask hands back the image it subtracted;
+            # a retargeted stack task does not, and its background is evaluated again.
+            backgroundImage = getattr(subtracted, "backgroundImage", None)
+            if backgroundImage is None:
+                backgroundImage = subtracted.background.getImage()
             if first is None:
                 first = (self.detection.smoothPlanes(exposure.maskedImage, sigma), backgroundImage.array)
                 smoothed = first[0]

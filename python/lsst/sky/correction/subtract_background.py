@@ -163,7 +163,10 @@ class SubtractBackgroundTask(pipeBase.Task):
         result : `lsst.pipe.base.Struct`
             ``background``: the list with the new element
             ``(fitBg, interpStyle, undersampleStyle, approxStyle,
-            approxOrderX, approxOrderY, approxWeighting)`` appended.
+            approxOrderX, approxOrderY, approxWeighting)`` appended;
+            ``backgroundImage``: the full-resolution image of that element,
+            as subtracted (an addition of this package: callers that add
+            the background back need not evaluate it again).
 
         Raises
         ------
@@ -208,7 +211,7 @@ class SubtractBackgroundTask(pipeBase.Task):
             assert total is not None  # the list holds at least the new element
             self._addStats(exposure, total, statsKeys=statsKeys)
 
-        return pipeBase.Struct(background=background)
+        return pipeBase.Struct(background=background, backgroundImage=backgroundImage)
 
     def _addStats(
         self, exposure: ExposureF, backgroundImage: ImageF, statsKeys: Sequence[str] | None = None
