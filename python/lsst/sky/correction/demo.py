@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
         camera = butler.get("camera", instrument=instrument, collections=f"{instrument}/calib/unbounded")
         truth = VisitTruth.fromDict(butler.get("skyCorrTruth", dataId))
         refs = butler.query_datasets("skyCorr", collections=output, **dataId)
-        skyCorrs = {int(ref.dataId["detector"]): butler.get(ref) for ref in refs}  # type: ignore[call-overload]
+        skyCorrs = {int(ref.dataId["detector"]): butler.get(ref) for ref in refs}
         calexpBackgrounds = {
             d: butler.get("calexpBackground", dataId, detector=d) for d in skyCorrs
         }  # fmt: skip
