@@ -39,6 +39,7 @@ import re
 import shutil
 import tempfile
 import warnings
+import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -101,8 +102,9 @@ _BLOCK_LENGTH = 2880  # a FITS file is a sequence of 2880-byte blocks
 _LOSSLESS_MARKER = fits.Card("ZQUANTIZ", "NONE", "Lossless compression without quantization").image
 _COMPRESSION_ALGORITHMS = ("GZIP_1", "GZIP_2", "RICE_1")
 # What astropy raises on a damaged file besides OSError: header parsing (KeyError for a
-# missing structural card, ValueError, IndexError, TypeError), short reads (EOFError) and
-# tile decompression (zlib.error).  Each becomes a FitsError naming the file.
+# missing structural card, ValueError, IndexError, TypeError, VerifyError for an unparsable
+# card), short reads (EOFError), tile decompression (zlib.error) and a file that starts
+# like a zip archive (BadZipFile).  Each becomes a FitsError naming the file.
 _DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     ValueError,
@@ -110,7 +112,9 @@ _DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (
     IndexError,
     KeyError,
     TypeError,
+    fits.VerifyError,
     zlib.error,
+    zipfile.BadZipFile,
 )
 
 
@@ -207,6 +211,11 @@ def _open_fits(path: str) -> Iterator[fits.HDUList]:
     try:
         _check_complete(hdulist, path)
         yield hdulist
+    except FitsError:
+        raise
+    except _DAMAGED_FILE_ERRORS as error:
+        # astropy parses cards and data lazily: damage can surface while the caller reads.
+        raise FitsError(f"{path}: damaged FITS file ({type(error).__name__}: {error})") from error
     finally:
         hdulist.close()
 
@@ -223,6 +232,9 @@ def _check_complete(hdulist: fits.HDUList, path: str) -> None:
         raise FitsError(f"{path}: not a FITS file (no HDU found)")
     with open(path, "rb") as stream:
         magic = stream.read(4)
+    for index, hdu in enumerate(hdulist):
+        if not hasattr(hdu, "fileinfo"):  # astropy's _CorruptedHDU: the data size is unknowable
+            raise FitsError(f"{_where(path, index)}: corrupt header: its data size cannot be determined")
     if magic.startswith(_STREAM_COMPRESSION_MAGIC):
         return  # gzip/bzip2/zip files: the decompressor checks their integrity
     last = len(hdulist) - 1
@@ -541,10 +553,12 @@ def read_image[ImageT: ImageBase](
         plane = _read_plane(
             hdulist, index, path, imageType.dtype, bbox=bbox, origin=origin, allow_unsafe=allowUnsafe
         )
+        # Inside the file's context: astropy parses the MP_* cards only now, and a damaged
+        # card must become a FitsError like any other damage.
+        planes = read_mask_planes(plane.header, _where(path, index)) if issubclass(imageType, Mask) else None
     if metadata is not None:
         metadata.update(plane.metadata)
     if issubclass(imageType, Mask):
-        planes = read_mask_planes(plane.header, _where(path, index))
         return imageType(
             plane.array, xy0=plane.xy0, planeDict=None if planes is None else MaskPlaneDict(planes)
         )
@@ -587,7 +601,9 @@ def _read_masked_image_hdus(
             companions[offset - 1] = _read_plane(
                 hdulist, plane_index, path, dtype, **read, with_metadata=planeMetadata
             )
-        elif needAllHdus:
+        elif needAllHdus or (index == 1 and exttype is not None):
+            # afw writes EXTTYPE = 'IMAGE' only with the mask and variance after it: without
+            # them the file was cut short at an HDU boundary.
             raise FitsError(f"{path}: no {name} plane (expected an image in HDU {index + offset})")
         elif index == 1:
             _log.warning("%s: no %s plane in HDU %d; using zeros", path, name, plane_index)
