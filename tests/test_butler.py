@@ -687,6 +687,31 @@ def test_simulate_command_rejects_bad_detector_lists(tmp_path: Path) -> None:
     assert "--detectors must be comma-separated integers, got '4,x'" in result.output
 
 
+def test_simulate_command_set_changes_the_simulation(tmp_path: Path) -> None:
+    """--set reaches SimulationConfig: without the LSB galaxy and bright star TinyCam simulates."""
+    from lsst.sky.correction.simulation import VisitTruth
+
+    root = tmp_path / "tiny"
+    command = ["sky-correction-simulate", str(root), "-i", "TinyCam", "--visit", "1"]
+    result = CliRunner().invoke(butlerCli, [*command, "--set", "nope.x=1"])
+    assert result.exit_code != 0 and "--set: \"SimulationConfig has no part 'nope'\"" in result.output
+    settings = [
+        "--set",
+        "lsbGalaxy.enabled=false",
+        "--set",
+        "brightStar.enabled=false",
+        "--set",
+        "sky.level=500",
+    ]
+    result = CliRunner().invoke(butlerCli, [*command, *settings])
+    assert result.exit_code == 0, result.output
+    butler = Butler.from_config(str(root), collections="TinyCam/defaults")
+    truth = VisitTruth.fromDict(butler.get("skyCorrTruth", instrument="TinyCam", visit=1))
+    assert truth.lsbGalaxy is None and truth.brightStar is None
+    assert truth.smoothSky.level == 500.0
+    butler.close()
+
+
 def test_camera_pipelines_apply_the_camera_overrides(tmp_path: Path) -> None:
     """pipelines/<camera>/SkyCorrection.yaml declares the instrument, so its overrides apply."""
     from lsst.pipe.base import Pipeline

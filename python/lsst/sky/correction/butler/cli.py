@@ -15,6 +15,7 @@ __all__ = ["get_cli_subcommands", "init_repo", "simulate"]
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -83,6 +84,14 @@ def init_repo(repo: str, instruments: Sequence[str], link: bool, update: bool) -
     help="Comma-separated detector ids to simulate (default: every science detector).",
 )
 @click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Change a SimulationConfig field, e.g. --set lsbGalaxy.enabled=false --set sky.level=500 "
+    "(values are YAML: numbers, true/false, [x, y]). Repeatable.",
+)
+@click.option(
     "--processes",
     "-j",
     default=1,
@@ -97,6 +106,7 @@ def simulate(
     physicalFilter: str | None,
     seed: int,
     detectors: str | None,
+    settings: Sequence[str],
     processes: int,
 ) -> None:
     """Simulate visits of INSTRUMENT and write them into REPO.
@@ -128,6 +138,8 @@ def simulate(
             f"--detectors must be comma-separated integers, got {detectors!r}"
         ) from error
 
+    config = _simulationConfig(settings)
+
     butler = initRepo(repo, instrument)
     try:
         for visit in visits:
@@ -140,6 +152,7 @@ def simulate(
                     physicalFilter,
                     seed=seed,
                     detectors=detectorIds,
+                    config=config,
                     processes=processes,
                 )
             except (KeyError, ValueError) as error:
@@ -150,6 +163,25 @@ def simulate(
             )
     finally:
         butler.close()
+
+
+def _simulationConfig(settings: Sequence[str]) -> Any:
+    """The `SimulationConfig` with the ``--set FIELD=VALUE`` changes applied."""
+    import yaml
+
+    from ..simulation import SimulationConfig
+
+    changes: dict[str, Any] = {}
+    for setting in settings:
+        name, sep, text = setting.partition("=")
+        if not sep or not name.strip():
+            raise click.ClickException(f"--set takes FIELD=VALUE, got {setting!r}")
+        value = yaml.safe_load(text)
+        changes[name.strip()] = tuple(value) if isinstance(value, list) else value
+    try:
+        return SimulationConfig().replace(**changes)
+    except (KeyError, TypeError, ValueError) as error:
+        raise click.ClickException(f"--set: {error}") from error
 
 
 def get_cli_subcommands() -> list[click.Command]:
