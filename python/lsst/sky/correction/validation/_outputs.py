@@ -22,6 +22,7 @@ import numpy as np
 
 from ..afwlite.image import ExposureF, ImageF
 from ..afwlite.math import BackgroundList
+from ..demo import truthSkyImage
 from ..sky_correction import SkyCorrectionConfig, SkyCorrectionTask
 from ._coverage import SuperpixelCoverage
 from ._figures import plotBackgroundMosaic, plotCorrectedMosaics, plotCoverage, plotResidualMaps
@@ -110,8 +111,6 @@ def _taskFigures(
         accumulator = ValidationAccumulator(truth)
         for detector in detectors:
             detectorId = detector.getId()
-            from ..demo import truthSkyImage
-
             sky = truthSkyImage(truth, detector)
             calexpBackground = calexpBackgrounds[detectorId]
             models = {
