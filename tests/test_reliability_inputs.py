@@ -265,7 +265,9 @@ def withMaskPlanes(calExp: ExposureF, planes: dict[str, int]) -> ExposureF:
 
 
 @pytest.mark.parametrize("doMaskObjects", [False, True])
-def test_default_planes_missing_from_a_mask_are_added_unset(doMaskObjects: bool) -> None:
+def test_default_planes_missing_from_a_mask_are_added_unset(
+    caplog: pytest.LogCaptureFixture, doMaskObjects: bool
+) -> None:
     """M1: as afw's shared plane dictionary does; the result is the same as with every plane."""
     visit = tinyVisit(skyScale=0.0)  # a flat sky, so that object masking leaves sky to measure
     config = tinyConfig(doMaskObjects=doMaskObjects)
@@ -274,7 +276,12 @@ def test_default_planes_missing_from_a_mask_are_added_unset(doMaskObjects: bool)
     config.bgModel1.minFrac = 0.02
     full = visit.run(config=config)
     visit.calExps[1] = withMaskPlanes(visit.calExps[1], {"BAD": 0})
-    sparse = visit.run(config=config)
+    with captureTaskLog(caplog):
+        sparse = visit.run(config=config)
+    assert (
+        "calexp for detector 1: default mask planes SAT, INTRP, CR, EDGE, DETECTED, DETECTED_NEGATIVE, "
+        "SUSPECT, NO_DATA, VIGNETTED, STREAK are not in its mask; added, unset, as afw does"
+    ) in taskMessages(caplog)
     for a, b in zip(full.skyCorr, sparse.skyCorr, strict=True):
         np.testing.assert_array_equal(a.getImage().array, b.getImage().array)
     assert visit.calExps[1].mask.getMaskPlaneDict() == {"BAD": 0}  # the input is untouched

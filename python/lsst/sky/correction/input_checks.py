@@ -24,6 +24,7 @@ __all__ = [
 ]
 
 import contextlib
+import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -42,6 +43,8 @@ from .errors import InputDataError
 if TYPE_CHECKING:
     from .sky_correction import SkyCorrectionConfig
     from .sky_measurement import SkyMeasurementTask
+
+_log = logging.getLogger(__name__)
 
 # What a failure to read an input can raise: the FITS readers (FitsError is a
 # RuntimeError), the Butler (ValueError around a formatter error,
@@ -325,6 +328,11 @@ def conformCalExpMask(calExp: ExposureF, config: SkyCorrectionConfig, detectorId
             "calexp", detectorId, f"its mask cannot take the default planes: {error}"
         ) from None
     mask.conformMaskPlanes(planes)
+    _log.info(
+        "calexp for detector %d: default mask planes %s are not in its mask; added, unset, as afw does",
+        detectorId,
+        ", ".join(missing),
+    )
 
 
 def checkBackgroundImage(image: ImageF | None, calExp: ExposureF, detectorId: int) -> ImageF:
