@@ -27,11 +27,15 @@ from test_butler import (
     TINY_CONFIG,
     pipelinePath,
     simulateVisit,
+    tinyConfig,
 )
 
-from lsst.daf.butler import Butler
+import lsst.pipe.base.testUtils as pbTest
+from lsst.daf.butler import Butler, DatasetType
 from lsst.daf.butler.cli.butler import cli as butlerCli
-from lsst.sky.correction.butler import writeVisit
+from lsst.sky.correction import SkyCorrectionTask
+from lsst.sky.correction.butler import makeTinyCamera, writeVisit
+from lsst.sky.correction.errors import InputDataError
 from lsst.sky.correction.storage_classes import STORAGE_CLASSES
 
 pytestmark = pytest.mark.skipif(
@@ -216,3 +220,59 @@ def test_an_interrupted_run_resumes_to_the_same_outputs(faultRepo: FaultRepo) ->
     for key, array in expected.items():
         np.testing.assert_array_equal(got[key], array, err_msg=str(key))
     assert temporaryFiles(faultRepo.root) == []
+
+
+def test_a_damaged_background_is_named_by_a_real_quantum(faultRepo: FaultRepo) -> None:
+    """P10: P9 with the Butler: the bulk read of the quantum fails; the culprit is found and named."""
+    run = "u/reliability/quantum-inputs"
+    butler = Butler.from_config(str(faultRepo.root), writeable=True, run=run)
+    simulated = simulateVisit(1)
+    for detector, calexp in simulated.calexps.items():
+        dataId = {"instrument": INSTRUMENT, "visit": 1, "detector": detector}
+        butler.put(calexp, "calexp", dataId)
+        butler.put(simulated.calexpBackgrounds[detector], "calexpBackground", dataId)
+        butler.put(simulated.skyFrames[detector], "sky", dataId, physical_filter=FILTER)
+    butler.put(makeTinyCamera(), "camera", instrument=INSTRUMENT)
+    for name, storageClass, dimensions in (
+        ("skyCorr", STORAGE_CLASSES.background, ("instrument", "visit", "detector")),
+        ("calexp_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
+        ("calexpBackground_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
+    ):
+        butler.registry.registerDatasetType(
+            DatasetType(name, dimensions, storageClass, universe=butler.dimensions)
+        )
+    damaged = Path(butler.getURI("calexpBackground", instrument=INSTRUMENT, visit=1, detector=2).ospath)
+    damaged.write_bytes(damaged.read_bytes()[:2880] + b"\0" * (damaged.stat().st_size - 2880))
+    expand = butler.registry.expandDataId
+    visitId = expand(instrument=INSTRUMENT, visit=1)
+    detectorIds = [expand(visitId, detector=d) for d in range(4)]
+    task = SkyCorrectionTask(config=tinyConfig())
+    quantum = pbTest.makeQuantum(
+        task,
+        butler,
+        visitId,
+        {
+            "calExps": detectorIds,
+            "calBkgs": detectorIds,
+            "skyFrames": [
+                expand(instrument=INSTRUMENT, physical_filter=FILTER, detector=d) for d in range(4)
+            ],
+            "camera": expand(instrument=INSTRUMENT),
+            "skyCorr": detectorIds,
+            "calExpMosaic": visitId,
+            "calBkgMosaic": visitId,
+        },
+    )
+    with pytest.raises(InputDataError) as info:
+        pbTest.runTestQuantum(task, butler, quantum, mockRun=False)
+    message = str(info.value)
+    assert message.startswith(
+        "calexpBackground for detector 2: cannot be read: Failure from formatter "
+        "'lsst.sky.correction.butler.formatters.AfwliteBackgroundFormatter' for dataset "
+    ), message
+    assert f"{damaged}: damaged file: HDU 0 is followed by " in message
+    # makeQuantum registers the output refs; no file was written for any of them.
+    for name in OUTPUTS:
+        refs = butler.query_datasets(name, collections=run, explain=False)
+        assert refs and not any(butler.stored(ref) for ref in refs), name
+    butler.close()
