@@ -92,8 +92,11 @@ def _isExposure(source: Any) -> bool:
 
 
 def _isBackgroundList(value: Any) -> bool:
-    # afwlite's and afw's BackgroundList (the latter is accepted through afw_interop).
-    return isinstance(value, BackgroundList) or type(value).__name__ == "BackgroundList"
+    # afwlite's or afw's (accepted through afw_interop), told apart by their API: a list
+    # with a full-resolution image and no bbox of its own (images and exposures have one).
+    if isinstance(value, BackgroundList):
+        return True
+    return hasattr(value, "getImage") and hasattr(value, "__len__") and not hasattr(value, "getBBox")
 
 
 def checkRunInputs(
