@@ -426,3 +426,32 @@ def test_a_calexp_with_no_detector_at_all_is_refused() -> None:
     )
     with pytest.raises(ValueError, match=exactly(message)):
         visit.run()
+
+
+# The sky-frame scale -------------------------------------------------------------------------------
+
+
+def test_flat_zero_sky_frames_leave_the_scale_undetermined() -> None:
+    """V7: sky frames that are zero everywhere cannot be scaled to anything."""
+    visit = tinyVisit()
+    for sky in visit.skyFrames:
+        sky.image.array[:] = 0.0
+    message = "solveScales: the 64 sky-frame samples in use are all zero; the scale is undetermined"
+    with pytest.raises(ValueError, match=exactly(message)):
+        visit.run()
+
+
+def test_no_usable_sky_sample_leaves_the_scale_undetermined() -> None:
+    """V8: every pixel masked for the sky statistics (not for the models): no sample to fit."""
+    visit = tinyVisit()
+    for calExp in visit.calExps:
+        calExp.mask.array[:] = calExp.mask.getPlaneBitMask("DETECTED")
+    config = tinyConfig()
+    config.bgModel1.mask = ["BAD"]
+    config.bgModel2.mask = ["BAD"]
+    message = (
+        "solveScales: no usable sky-frame samples (none finite, or all rejected); "
+        "cannot fit a sky frame scale"
+    )
+    with pytest.raises(ValueError, match=exactly(message)):
+        visit.run(config=config)
