@@ -352,3 +352,61 @@ def test_figures_from_run_outputs(tmp_path: object) -> None:
         assert [b["binSize"] for b in metrics["binned"]] == [64, 256, 1024]
         # The galaxy spans the gaps between TinyCam's detectors: partly covered.
         assert all(0 < f["coverage"] < 1 for f in metrics["lsbFlux"])
+
+
+def test_runner_on_a_small_simulated_visit(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    from lsst.sky.correction.butler import makeTinyCamera
+    from lsst.sky.correction.simulation import SimulationConfig
+    from lsst.sky.correction.validation import (
+        ValidationRunConfig,
+        replotValidation,
+        runValidation,
+        writeValidation,
+    )
+
+    overrides = []
+    for model, size in (("bgModel1", 7.0), ("bgModel2", 0.5)):
+        overrides += [(f"{model}.xSize", size), (f"{model}.ySize", size), (f"{model}.pixelSize", PIXEL)]
+    overrides.append(("bgModel1.minFrac", 0.01))
+    config = ValidationRunConfig(
+        camera=makeTinyCamera(),
+        seed=2,
+        visit=3,
+        simulation=SimulationConfig().replace(
+            **{"brightStar.enabled": False, "lsbGalaxy.effectiveRadius": 20.0}
+        ),
+        methods=("calexp", "sep", "photutils", "skyCorr"),
+        binSizes=(16, 64),
+        peer=PeerConfig(boxSize=32),
+        mosaicBinning=4,
+        taskConfigOverrides=tuple(overrides),
+    )
+    result = runValidation(config)
+    assert list(result.metrics) == ["calexp", "sep", "photutils", "skyCorr"]
+    assert result.metrics["skyCorr"].skyFrameScale is not None
+    assert result.metrics["calexp"].skyFrameScale is None
+    for metrics in result.metrics.values():
+        assert [b.binSize for b in metrics.binned] == [16, 64]
+        assert all(math.isfinite(b.rms) and b.nBins > 0 for b in metrics.binned)
+        assert [f.radius for f in metrics.lsbFlux] == [1.0, 2.0, 4.0]
+        assert metrics.starAnnuli == []  # no bright star simulated
+        # TinyCam: 84-px gaps, so every detector neighbours the other three (two sides, one corner).
+        assert metrics.offsets.nPairs == 6
+    # The corrected mosaics cover the camera; the coverage has both models.
+    assert [m.name for m in result.coverage] == ["bgModel1", "bgModel2"]
+    out = Path(str(tmp_path))
+    paths = writeValidation(result, out, "tiny_")
+    summary = json.loads(paths["json"].read_text())
+    assert summary["camera"] == "TinyCam" and summary["detectors"] == [0, 1, 2, 3]
+    tables = paths["tables"].read_text()
+    assert tables.splitlines()[0].startswith("| metric | calexp as is | sep per detector")
+    assert "| residual RMS, 64-px bins (sigma) |" in tables
+    assert f"{result.metrics['skyCorr'].skyFrameScale:.4f}" in tables
+    for path in out.glob("tiny_*.png"):
+        path.unlink()
+    redrawn = replotValidation(out, "tiny_")
+    assert sorted(redrawn) == ["background", "corrected", "coverage", "residual"]
+    assert all(path.exists() for path in redrawn.values())

@@ -25,7 +25,7 @@ noise does enter, through the model each method fitted to the noisy image.
   around the star, in units of sigma and as a fraction of the true halo.
 * **Detector offsets**: for every pair of neighbouring detectors, the mean
   difference of their residuals in base bins along their facing edges (at
-  most ``maxSeparation`` bins apart): steps the mosaic shows at detector
+  most ``maxSeparation`` pixels apart): steps the mosaic shows at detector
   boundaries.
 """
 
@@ -554,18 +554,19 @@ def detectorOffsets(
     sums: np.ndarray,
     binSize: int,
     minCoverage: float = 0.5,
-    edgeWidth: int = 2,
-    maxSeparation: float = 4.0,
+    edgeWidth: int = 128,
+    maxSeparation: float = 256.0,
     minPairs: int = 4,
 ) -> dict[str, float]:
     """Mean residual differences between neighbouring detectors along their facing edges.
 
-    Each detector's base bins with at least ``minCoverage`` of their pixels
-    on it and within ``edgeWidth`` bins of its edge (a bin whose
-    ``(2 edgeWidth + 1)²`` neighbourhood is not all on the detector) are
-    paired with the edge bins of other detectors at most ``maxSeparation``
-    bins away (centre to centre).  Two detectors with at least ``minPairs``
-    such pairs are neighbours; their offset is the mean over the pairs of
+    Each detector's bins (of ``binSize`` pixels) with at least
+    ``minCoverage`` of their pixels on it and within ``edgeWidth`` pixels of
+    its edge (a bin whose neighbourhood of ``edgeWidth // binSize`` bins,
+    at least one, is not all on the detector) are paired with the edge bins
+    of other detectors at most ``maxSeparation`` pixels away (centre to
+    centre).  Two detectors with at least ``minPairs`` such pairs are
+    neighbours; their offset is the mean over the pairs of
     ``mean(a) - mean(b)``.
 
     Returns
@@ -577,19 +578,20 @@ def detectorOffsets(
     detector, ix, iy = detector[good], ix[good], iy[good]
     means = sums[good] / count[good]
     edge = np.zeros(detector.size, dtype=bool)
+    edgeBins = max(edgeWidth // binSize, 1)
     for detectorId in np.unique(detector):
         mine = np.flatnonzero(detector == detectorId)
         x0, y0 = ix[mine].min(), iy[mine].min()
         occupied = np.zeros((iy[mine].max() - y0 + 1, ix[mine].max() - x0 + 1), dtype=bool)
         occupied[iy[mine] - y0, ix[mine] - x0] = True
-        structure = np.ones((2 * edgeWidth + 1, 2 * edgeWidth + 1), dtype=bool)
+        structure = np.ones((2 * edgeBins + 1, 2 * edgeBins + 1), dtype=bool)
         interior = ndimage.binary_erosion(occupied, structure, border_value=0)
         edge[mine] = ~interior[iy[mine] - y0, ix[mine] - x0]
     where = np.flatnonzero(edge)
     if where.size < 2:
         return {}
     tree = spatial.cKDTree(np.stack([ix[where], iy[where]], axis=1).astype(np.float64))
-    pairs = tree.query_pairs(maxSeparation, output_type="ndarray")
+    pairs = tree.query_pairs(maxSeparation / binSize, output_type="ndarray")
     if pairs.size == 0:
         return {}
     first, second = where[pairs[:, 0]], where[pairs[:, 1]]

@@ -28,7 +28,7 @@ from ..afwlite.cameraGeom import FOCAL_PLANE
 from ..afwlite.image import ImageF
 from ..mosaic import makeCameraImage
 from ..simulation import SimulationConfig, VisitSimulator, VisitTruth
-from ..sky_correction import SkyCorrectionTask
+from ..sky_correction import SkyCorrectionConfig, SkyCorrectionTask
 from ._coverage import CoverageMap, SuperpixelCoverage
 from ._figures import plotBackgroundMosaic, plotCorrectedMosaics, plotCoverage, plotResidualMaps
 from ._metrics import MethodMetrics, ResidualMap, ValidationAccumulator, perPixelNoise
@@ -56,8 +56,8 @@ class ValidationRunConfig:
 
     Attributes
     ----------
-    camera : `str`
-        Shipped camera name.
+    camera : `str` or `~lsst.sky.correction.afwlite.cameraGeom.Camera`
+        Shipped camera name, or a camera.
     seed, visit : `int`
         The simulation's identity.
     detectors : `tuple` [`int`, ...] or `None`
@@ -76,9 +76,12 @@ class ValidationRunConfig:
         Binning of the corrected mosaics (figures) and of the task's mosaics.
     coverage : `bool`
         Measure the superpixel coverage (re-runs the object masking once).
+    taskConfigOverrides : `tuple` [`tuple` [`str`, `object`], ...]
+        ``(field, value)`` pairs set on the task's config after the
+        camera's shipped overrides, e.g. ``("bgModel2.xSize", 7.68)``.
     """
 
-    camera: str = "HSC"
+    camera: Any = "HSC"
     seed: int = 1
     visit: int = 1
     detectors: tuple[int, ...] | None = None
@@ -89,6 +92,24 @@ class ValidationRunConfig:
     peer: PeerConfig = field(default_factory=PeerConfig)
     mosaicBinning: int = 16
     coverage: bool = True
+    taskConfigOverrides: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def cameraName(self) -> str:
+        """The camera's name."""
+        return self.camera if isinstance(self.camera, str) else str(self.camera.getName())
+
+    def taskConfig(self, doMaskObjects: bool) -> SkyCorrectionConfig:
+        """The task's config: the camera's shipped overrides, then `taskConfigOverrides`."""
+        config = loadTaskConfig(self.cameraName, doMaskObjects=doMaskObjects)
+        for name, value in self.taskConfigOverrides:
+            *parents, leaf = name.split(".")
+            target = config
+            for parent in parents:
+                target = getattr(target, parent)
+            setattr(target, leaf, value)
+        config.binning = self.mosaicBinning
+        return config
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHOD_LABELS]
@@ -132,13 +153,13 @@ class ValidationResult:
     @property
     def title(self) -> str:
         n = len(self.truth.detectors)
-        return f"{self.config.camera} simulated visit {self.config.visit} ({n} detectors)"
+        return f"{self.config.cameraName} simulated visit {self.config.visit} ({n} detectors)"
 
     def toDict(self) -> dict[str, Any]:
         """A JSON-serialisable summary (no images)."""
         config = self.config
         return {
-            "camera": config.camera,
+            "camera": config.cameraName,
             "seed": config.seed,
             "visit": config.visit,
             "detectors": list(self.truth.detectors),
@@ -269,7 +290,7 @@ def runValidation(config: ValidationRunConfig) -> ValidationResult:
     simulator = VisitSimulator(config.camera, simulation, seed=config.seed, visit=config.visit)
     camera, truth = simulator.camera, simulator.truth()
     timings: dict[str, float] = {}
-    _log.info("%s visit %d: %d detectors", config.camera, config.visit, len(simulator.detectorIds))
+    _log.info("%s visit %d: %d detectors", config.cameraName, config.visit, len(simulator.detectorIds))
 
     start = time.perf_counter()
     calexpBackgrounds = simulator.backgroundLists()
@@ -280,8 +301,7 @@ def runValidation(config: ValidationRunConfig) -> ValidationResult:
     for method, doMask in _TASK_METHODS.items():
         if method not in config.methods:
             continue
-        taskConfig = loadTaskConfig(config.camera, doMaskObjects=doMask)
-        taskConfig.binning = config.mosaicBinning
+        taskConfig = config.taskConfig(doMaskObjects=doMask)
         taskConfigs[method] = taskConfig
         start = time.perf_counter()
         taskResults[method] = SkyCorrectionTask(config=taskConfig).run(
