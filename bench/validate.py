@@ -1,6 +1,7 @@
 """Science validation of one simulated visit: every method against the truth, tables and figures.
 
-Run (one command per camera; a full visit takes tens of minutes on 2 cores):
+Run (one command per camera; on the shared 2-core machine a full HSC visit took 48 minutes, a full
+LSSTCam visit needs about three hours):
 
     .venv/bin/python bench/validate.py --camera HSC
     .venv/bin/python bench/validate.py --camera LSSTCam

@@ -8,6 +8,7 @@ sky-correction run stored in a Butler repository.
 from __future__ import annotations
 
 import argparse
+import ast
 import logging
 import sys
 import time
@@ -18,6 +19,16 @@ from ._peers import PeerConfig
 
 def _intList(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.split(",") if v.strip())
+
+
+def _override(text: str) -> tuple[str, object]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        return name.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        return name.strip(), value.strip()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--methods", default=None, help="comma-separated subset of the methods")
     run.add_argument("--peer-box", type=int, default=PeerConfig.boxSize, help="peers' box size, pixels")
     run.add_argument("--no-coverage", action="store_true", help="skip the superpixel-coverage measurement")
+    run.add_argument(
+        "--task-config",
+        action="append",
+        default=[],
+        type=_override,
+        metavar="FIELD=VALUE",
+        help="set a SkyCorrectionTask config field after the camera's overrides (repeatable), "
+        "e.g. bgModel2.xSize=7.68",
+    )
     run.add_argument("--out", type=Path, required=True, help="output directory")
     run.add_argument("--prefix", default="", help="prefix of the PNG file names")
 
@@ -87,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             methods=methods,
             peer=PeerConfig(boxSize=args.peer_box),
             coverage=not args.no_coverage,
+            taskConfigOverrides=tuple(args.task_config),
         )
         result = runValidation(config)
         paths = writeValidation(result, args.out, args.prefix)
