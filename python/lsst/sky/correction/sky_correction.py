@@ -182,9 +182,12 @@ class SkyCorrectionConfig(PipelineTaskConfig, pipelineConnections=SkyCorrectionC
     # Additions of this package (the reference re-reads the Butler instead).
     cacheMemoryBudget = pexConfig.Field[int](
         dtype=int,
-        default=1024,
+        default=512,
         doc="Memory (MiB) for the per-detector pixel cache the later passes read; detectors beyond "
-        "it are spilled to a temporary file under cacheDirectory and removed when the run ends.",
+        "it are spilled to a temporary file under cacheDirectory and removed when the run ends.  "
+        "512 MiB holds about 7 LSSTCam or 14 HSC detectors; a spilled detector is written once "
+        "and read twice, which costs far less than the per-detector work, and the outputs do not "
+        "depend on it.",
     )
     cacheDirectory = pexConfig.Field[str](
         dtype=str,
