@@ -21,16 +21,13 @@ import pytest
 from lsst.pipe.base import InMemoryDatasetHandle
 from lsst.sky.correction import SkyCorrectionConfig, SkyCorrectionTask
 from lsst.sky.correction.afwlite.geom import Box2I
-from lsst.sky.correction.afwlite.image import ExposureF, ImageF, MaskedImageF
+from lsst.sky.correction.afwlite.image import ExposureF, ImageF
 from lsst.sky.correction.afwlite.math import (
-    ApproximateControl,
     BackgroundList,
-    BackgroundMI,
-    Interpolate,
-    UndersampleStyle,
 )
 from lsst.sky.correction.butler import makeTinyCamera
 from lsst.sky.correction.sky_measurement import SkyMeasurementTask
+from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame
 
 PEDESTAL = 1000.0
 SKY_SCALE = 40.0
@@ -62,38 +59,11 @@ def tinyConfig(**overrides: Any) -> SkyCorrectionConfig:
 
 def skyFrame(bbox: Box2I) -> ExposureF:
     """An 8x6 sky frame with the BOX.* cards of ``bbox``: a ramp in x and a ridge in y."""
-    sky = ExposureF(8, 6)
     yy = np.arange(6, dtype=float)[:, np.newaxis]
-    pattern = np.linspace(-1.0, 1.0, 8)[np.newaxis, :] + np.exp(-((yy - 2.5) ** 2))
-    sky.image.array[:] = pattern.astype(np.float32)
-    sky.variance.array[:] = 1.0
-    for key, value in (
-        ("BOX.MINX", bbox.getMinX()),
-        ("BOX.MINY", bbox.getMinY()),
-        ("BOX.MAXX", bbox.getMaxX()),
-        ("BOX.MAXY", bbox.getMaxY()),
-        ("ALGORITHM", "NATURAL_SPLINE"),
-    ):
-        sky.getMetadata().set(key, value)
-    return sky
+    return makeSkyFrame(bbox, np.linspace(-1.0, 1.0, 8)[np.newaxis, :] + np.exp(-((yy - 2.5) ** 2)))
 
 
-def constantBackground(bbox: Box2I, value: float) -> BackgroundList:
-    """A one-element calexpBackground whose image is ``value`` everywhere."""
-    stats = MaskedImageF(bbox)
-    stats.image.array[:] = value
-    stats.variance.array[:] = 1.0
-    return BackgroundList(
-        (
-            BackgroundMI(bbox, stats),
-            Interpolate.CONSTANT,
-            UndersampleStyle.REDUCE_INTERP_ORDER,
-            ApproximateControl.UNKNOWN,
-            0,
-            0,
-            False,
-        )
-    )
+constantBackground = makeConstantBackground
 
 
 @dataclass

@@ -29,11 +29,10 @@ from lsst.daf.butler import Butler, CollectionType, DeferredDatasetHandle
 from lsst.daf.butler.cli.butler import cli as butlerCli
 from lsst.sky.correction import SkyCorrectionConfig, SkyCorrectionTask
 from lsst.sky.correction.afwlite.geom import Box2I, Point2I
-from lsst.sky.correction.afwlite.image import ExposureF, ImageF, MaskedImageF
+from lsst.sky.correction.afwlite.image import ExposureF, ImageF
 from lsst.sky.correction.afwlite.math import (
     ApproximateControl,
     BackgroundList,
-    BackgroundMI,
     Interpolate,
     UndersampleStyle,
 )
@@ -48,6 +47,7 @@ from lsst.sky.correction.butler import (
 from lsst.sky.correction.cameras import getCamera
 from lsst.sky.correction.sky_measurement import SkyMeasurementTask
 from lsst.sky.correction.storage_classes import STORAGE_CLASSES
+from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,40 +87,13 @@ def tinyConfig() -> SkyCorrectionConfig:
 
 def skyFrame(bbox: Box2I) -> ExposureF:
     """An 8x6 sky frame: a ramp along x and a ridge along y, zero-mean over the detector."""
-    sky = ExposureF(8, 6)
     yy = np.arange(6, dtype=float)[:, np.newaxis]
-    pattern = np.linspace(-1.0, 1.0, 8)[np.newaxis, :] + np.exp(-((yy - 2.5) ** 2))
-    sky.image.array[:] = pattern.astype(np.float32)
-    sky.variance.array[:] = 1.0
-    for key, value in (
-        ("BOX.MINX", bbox.getMinX()),
-        ("BOX.MINY", bbox.getMinY()),
-        ("BOX.MAXX", bbox.getMaxX()),
-        ("BOX.MAXY", bbox.getMaxY()),
-        ("ALGORITHM", "NATURAL_SPLINE"),
-    ):
-        sky.getMetadata().set(key, value)
+    sky = makeSkyFrame(bbox, np.linspace(-1.0, 1.0, 8)[np.newaxis, :] + np.exp(-((yy - 2.5) ** 2)))
     # An interpolated constant is that constant: shifting the samples centres the full image.
     full = SkyMeasurementTask().exposureToBackground(sky).getImage()
     assert full is not None
     sky.image.array[:] -= np.float32(np.mean(full.array))
     return sky
-
-
-def constantBackground(bbox: Box2I, value: float) -> BackgroundList:
-    stats = MaskedImageF(bbox)
-    stats.image.array[:] = value
-    stats.variance.array[:] = 1.0
-    element = (
-        BackgroundMI(bbox, stats),
-        Interpolate.CONSTANT,
-        UndersampleStyle.REDUCE_INTERP_ORDER,
-        ApproximateControl.UNKNOWN,
-        0,
-        0,
-        False,
-    )
-    return BackgroundList(element)
 
 
 @dataclass
@@ -151,7 +124,7 @@ def simulateVisit(visit: int) -> SimulatedVisit:
         calexp.mask.array[0, :] = calexp.mask.getPlaneBitMask("EDGE")
         calexp.getMetadata().set("SIMVISIT", visit)
         result.calexps[detector.getId()] = calexp
-        result.calexpBackgrounds[detector.getId()] = constantBackground(bbox, PEDESTAL)
+        result.calexpBackgrounds[detector.getId()] = makeConstantBackground(bbox, PEDESTAL)
         result.skyFrames[detector.getId()] = sky
         skyMeans.append(float(np.mean(skyImage.array)))
     result.truth["detectors"] = np.array(sorted(result.calexps))  # numpy is converted on the way in

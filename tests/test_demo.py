@@ -14,22 +14,7 @@ from lsst.sky.correction.afwlite.math import (
 )
 from lsst.sky.correction.demo import ResidualSummary, residualSkySummary, truthSkyImage
 from lsst.sky.correction.simulation import SimulationConfig, VisitSimulator
-
-
-def constantBackground(bbox, value: float) -> BackgroundList:  # type: ignore[no-untyped-def]
-    stats = MaskedImageF(bbox)
-    stats.image.array[:] = value
-    stats.variance.array[:] = 1.0
-    element = (
-        BackgroundMI(bbox, stats),
-        Interpolate.CONSTANT,
-        UndersampleStyle.REDUCE_INTERP_ORDER,
-        ApproximateControl.UNKNOWN,
-        0,
-        0,
-        False,
-    )
-    return BackgroundList(element)
+from lsst.sky.correction.testing import makeConstantBackground
 
 
 def test_truth_sky_image_is_the_simulators_true_sky() -> None:
@@ -51,7 +36,7 @@ def test_residual_summary_measures_a_known_offset() -> None:
         noise = float(np.sqrt(np.mean(sky) / truth.gains[detectorId] + truth.readNoise**2))
         # calexpBackground: a constant 100 below the sky's mean; skyCorr adds the rest.
         base = float(np.mean(sky)) - 100.0
-        calexpBackgrounds[detectorId] = constantBackground(detector.getBBox(), base)
+        calexpBackgrounds[detectorId] = makeConstantBackground(detector.getBBox(), base)
         skyCorr = BackgroundList()
         stats = MaskedImageF(detector.getBBox())
         stats.image.array[:] = sky - base + k * noise

@@ -18,16 +18,12 @@ import pytest
 from lsst.pipe.base import AnnotatedPartialOutputsError, InMemoryDatasetHandle, Struct
 from lsst.sky.correction import SkyCorrectionConfig, SkyCorrectionTask
 from lsst.sky.correction.afwlite.geom import Box2I, Extent2I, Point2D, Point2I
-from lsst.sky.correction.afwlite.image import ExposureF, ImageF, MaskedImageF
+from lsst.sky.correction.afwlite.image import ExposureF, ImageF
 from lsst.sky.correction.afwlite.math import (
-    ApproximateControl,
     BackgroundList,
-    BackgroundMI,
-    Interpolate,
-    UndersampleStyle,
 )
 from lsst.sky.correction.errors import NoUsableBackgroundSuperpixelsError
-from lsst.sky.correction.testing import makeDummyCamera
+from lsst.sky.correction.testing import makeConstantBackground, makeDummyCamera, makeSkyFrame
 
 DUMMY_PIXEL_SIZE = 0.015  # the reference test configures superpixels in HSC pixel units
 
@@ -56,22 +52,7 @@ def reference_config(**overrides: Any) -> SkyCorrectionConfig:
     return config
 
 
-def constant_background(bbox: Box2I, value: float) -> BackgroundList:
-    """The reference test's calexpBackground: a full-resolution stats image of ``value``."""
-    stats = MaskedImageF(bbox)
-    stats.image.array[:] = value
-    stats.variance.array[:] = 1.0
-    return BackgroundList(
-        (
-            BackgroundMI(bbox, stats),
-            Interpolate.CONSTANT,
-            UndersampleStyle.REDUCE_INTERP_ORDER,
-            ApproximateControl.UNKNOWN,
-            0,
-            0,
-            False,
-        )
-    )
+constant_background = makeConstantBackground
 
 
 def reference_sky_frame(bbox: Box2I, rng: np.random.Generator) -> ExposureF:
@@ -426,18 +407,7 @@ def test_run_quantum_annotates_algorithm_errors() -> None:
 
 def flat_sky_frame(bbox: Box2I) -> ExposureF:
     """A small sky frame with a ramp (a constant frame would leave the scale undetermined)."""
-    sky = ExposureF(8, 6)
-    sky.image.array[:] = np.linspace(-1.0, 1.0, 8, dtype=np.float32)[np.newaxis, :]
-    sky.variance.array[:] = 1.0
-    for key, value in (
-        ("BOX.MINX", bbox.getMinX()),
-        ("BOX.MINY", bbox.getMinY()),
-        ("BOX.MAXX", bbox.getMaxX()),
-        ("BOX.MAXY", bbox.getMaxY()),
-        ("ALGORITHM", "NATURAL_SPLINE"),
-    ):
-        sky.getMetadata().set(key, value)
-    return sky
+    return makeSkyFrame(bbox, np.linspace(-1.0, 1.0, 8)[np.newaxis, :].repeat(6, axis=0))
 
 
 def test_config_validation_names_the_problem() -> None:
