@@ -324,6 +324,41 @@ def test_truth_sky_is_smooth_sky_plus_pedestal_plus_scaled_pattern() -> None:
         assert 0.005 < np.std(truth.skyFrameScale * pattern) / 800.0 < 0.05
 
 
+def test_pattern_step_and_offset_scale_with_their_config_and_leave_the_waves_alone() -> None:
+    camera = gridCamera()
+    plain = VisitSimulator(camera, QUIET, seed=3, visit=1).truth().skyFramePatterns
+    wavesOnly = QUIET.replace(**{"skyFrame.stepHeight": 0.0, "skyFrame.offsetScatter": 0.0})
+    doubled = QUIET.replace(**{"skyFrame.stepHeight": 1.0, "skyFrame.offsetScatter": 0.6})
+    for changed, factor in (
+        (VisitSimulator(camera, wavesOnly, seed=3, visit=1).truth().skyFramePatterns, 0.0),
+        (VisitSimulator(camera, doubled, seed=3, visit=1).truth().skyFramePatterns, 2.0),
+    ):
+        for detectorId, pattern in plain.items():
+            other = changed[detectorId]
+            assert other.waves == pattern.waves
+            assert other.step == pytest.approx(factor * pattern.step, rel=1e-12, abs=1e-15)
+            assert other.offset == pytest.approx(factor * pattern.offset, rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError, match="stepHeight and offsetScatter must be >= 0"):
+        QUIET.replace(**{"skyFrame.offsetScatter": -0.1})
+
+
+def test_settings_parse_yaml_values_and_name_what_is_wrong() -> None:
+    config = SimulationConfig().withSettings(
+        ["skyFrame.offsetScatter=0", "lsbGalaxy.enabled=false", "detectors=[1, 2]", "psfSigma=2.5"]
+    )
+    assert config.skyFrame.offsetScatter == 0.0
+    assert config.lsbGalaxy.enabled is False
+    assert config.detectors == (1, 2)
+    assert config.psfSigma == 2.5
+    assert config.sky == SimulationConfig().sky
+    with pytest.raises(ValueError, match="FIELD=VALUE, got 'psfSigma'"):
+        SimulationConfig().withSettings(["psfSigma"])
+    with pytest.raises(ValueError, match="no part 'nosuch'"):
+        SimulationConfig().withSettings(["nosuch.field=1"])
+    with pytest.raises(ValueError, match="noSuchField"):
+        SimulationConfig().withSettings(["skyFrame.noSuchField=1"])
+
+
 @pytest.mark.parametrize(("noisy", "tolerance"), [(False, 0.002), (True, 0.03)])
 def test_stack_scale_measurement_finds_the_true_scale_once_the_smooth_sky_is_removed(
     noisy: bool, tolerance: float

@@ -410,3 +410,17 @@ def test_runner_on_a_small_simulated_visit(tmp_path: object) -> None:
     redrawn = replotValidation(out, "tiny_")
     assert sorted(redrawn) == ["background", "corrected", "coverage", "residual"]
     assert all(path.exists() for path in redrawn.values())
+
+
+def test_command_line_refuses_a_bad_simulation_setting_before_simulating(
+    tmp_path: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    from lsst.sky.correction.validation.__main__ import main
+
+    out = Path(str(tmp_path)) / "run"
+    status = main(["run", "--camera", "HSC", "--set", "skyFrame.offsetScatter=-1", "--out", str(out)])
+    assert status == 2
+    assert "offsetScatter must be >= 0" in capsys.readouterr().err
+    assert not out.exists()

@@ -167,20 +167,11 @@ def simulate(
 
 def _simulationConfig(settings: Sequence[str]) -> Any:
     """The `SimulationConfig` with the ``--set FIELD=VALUE`` changes applied."""
-    import yaml
-
     from ..simulation import SimulationConfig
 
-    changes: dict[str, Any] = {}
-    for setting in settings:
-        name, sep, text = setting.partition("=")
-        if not sep or not name.strip():
-            raise click.ClickException(f"--set takes FIELD=VALUE, got {setting!r}")
-        value = yaml.safe_load(text)
-        changes[name.strip()] = tuple(value) if isinstance(value, list) else value
     try:
-        return SimulationConfig().replace(**changes)
-    except (KeyError, TypeError, ValueError) as error:
+        return SimulationConfig().withSettings(settings)
+    except ValueError as error:
         raise click.ClickException(f"--set: {error}") from error
 
 

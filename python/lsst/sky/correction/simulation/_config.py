@@ -26,6 +26,7 @@ __all__ = [
 import dataclasses
 import math
 import numbers
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -128,6 +129,10 @@ class SkyFrameConfig:
         Range of the fringe wavelengths, pixels.
     stepWidth : `float`
         Width (pixels) of the tanh step.
+    stepHeight : `float`
+        The step's dimensionless height is drawn from U(-stepHeight, stepHeight).
+    offsetScatter : `float`
+        Standard deviation of the dimensionless per-detector constant.
     noise : `float`
         rms noise (counts per unit scale) added to the stored cells only; the
         truth pattern stays noiseless.
@@ -140,6 +145,8 @@ class SkyFrameConfig:
     minWavelength: float = 800.0
     maxWavelength: float = 2000.0
     stepWidth: float = 100.0
+    stepHeight: float = 0.5
+    offsetScatter: float = 0.3
     noise: float = 0.0
 
     def __post_init__(self) -> None:
@@ -153,6 +160,10 @@ class SkyFrameConfig:
             "SkyFrameConfig: need 0 < minWavelength <= maxWavelength",
         )
         _require(self.stepWidth > 0 and self.noise >= 0, "SkyFrameConfig: stepWidth > 0 and noise >= 0")
+        _require(
+            self.stepHeight >= 0 and self.offsetScatter >= 0,
+            "SkyFrameConfig: stepHeight and offsetScatter must be >= 0",
+        )
 
 
 @dataclass(frozen=True)
@@ -498,6 +509,36 @@ class SimulationConfig:
                 raise KeyError(f"SimulationConfig has no part {part!r}")
             top[part] = dataclasses.replace(top.get(part, getattr(self, part)), **fields)
         return dataclasses.replace(self, **top)
+
+    def withSettings(self, settings: Iterable[str]) -> Self:
+        """A copy with command-line style ``FIELD=VALUE`` changes (YAML values) applied.
+
+        Parameters
+        ----------
+        settings : iterable of `str`
+            e.g. ``["lsbGalaxy.enabled=false", "skyFrame.offsetScatter=0"]``;
+            a YAML list becomes a tuple.
+
+        Raises
+        ------
+        ValueError
+            If a setting is not ``FIELD=VALUE`` or names no field, or a value
+            is refused by the field's checks.
+        """
+        import yaml
+
+        settings = list(settings)
+        changes: dict[str, Any] = {}
+        for setting in settings:
+            name, sep, text = setting.partition("=")
+            if not sep or not name.strip():
+                raise ValueError(f"a simulation setting takes FIELD=VALUE, got {setting!r}")
+            value = yaml.safe_load(text)
+            changes[name.strip()] = tuple(value) if isinstance(value, list) else value
+        try:
+            return self.replace(**changes)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"simulation settings {settings}: {error}") from error
 
     def toDict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (tuples become lists)."""

@@ -163,12 +163,16 @@ def drawSkyFramePattern(
     minWavelength: float,
     maxWavelength: float,
     stepWidth: float,
+    stepHeight: float = 0.5,
+    offsetScatter: float = 0.3,
 ) -> SkyFramePattern:
     """Draw a detector's pattern (before the camera mean is known).
 
     Two plane waves of amplitude U(0.4, 0.8), wavelength U(min, max) pixels,
-    random direction and phase; a tanh step of height U(-0.5, 0.5) across
-    the middle column; an offset N(0, 0.3).
+    random direction and phase; a tanh step of height
+    U(-stepHeight, stepHeight) across the middle column; an offset
+    N(0, offsetScatter).  The same random numbers are drawn whatever the
+    step height and offset scatter, so changing them changes nothing else.
     """
     waves = []
     for _ in range(2):
@@ -178,8 +182,8 @@ def drawSkyFramePattern(
         phase = float(rng.uniform(0.0, 2.0 * math.pi))
         k = 2.0 * math.pi / wavelength
         waves.append((a, k * math.cos(direction), k * math.sin(direction), phase))
-    step = float(rng.uniform(-0.5, 0.5))
-    offset = float(rng.normal(0.0, 0.3))
+    step = float(rng.uniform(-stepHeight, stepHeight))
+    offset = float(rng.normal(0.0, offsetScatter))
     centre = bbox.getMinX() + (bbox.getWidth() - 1) / 2.0
     return SkyFramePattern(
         amplitude=amplitude,

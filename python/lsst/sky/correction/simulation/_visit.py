@@ -345,6 +345,8 @@ class VisitSimulator:
             frame.minWavelength,
             frame.maxWavelength,
             frame.stepWidth,
+            frame.stepHeight,
+            frame.offsetScatter,
         )
 
     def skyFramePattern(self, detectorId: int) -> SkyFramePattern:

@@ -60,6 +60,14 @@ def _parser() -> argparse.ArgumentParser:
         help="set a SkyCorrectionTask config field after the camera's overrides (repeatable), "
         "e.g. bgModel2.xSize=7.68",
     )
+    run.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="simulation",
+        metavar="FIELD=VALUE",
+        help="change a SimulationConfig field (YAML value, repeatable), e.g. skyFrame.offsetScatter=0",
+    )
     run.add_argument("--out", type=Path, required=True, help="output directory")
     run.add_argument("--prefix", default="", help="prefix of the PNG file names")
 
@@ -94,9 +102,14 @@ def main(argv: list[str] | None = None) -> int:
             writeValidation,
         )
 
+        try:
+            simulation = SimulationConfig().withSettings(args.simulation)
+        except ValueError as error:
+            print(f"--set: {error}", file=sys.stderr)
+            return 2
         detectors = args.detectors
         if args.near_targets is not None:
-            simulator = VisitSimulator(args.camera, SimulationConfig(), seed=args.seed, visit=args.visit)
+            simulator = VisitSimulator(args.camera, simulation, seed=args.seed, visit=args.visit)
             detectors = detectorsNearTargets(simulator, args.near_targets)
         methods = tuple(args.methods.split(",")) if args.methods else tuple(METHOD_LABELS)
         config = ValidationRunConfig(
@@ -104,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             visit=args.visit,
             detectors=detectors,
+            simulation=simulation,
             methods=methods,
             peer=PeerConfig(boxSize=args.peer_box),
             coverage=not args.no_coverage,
