@@ -588,6 +588,32 @@ def test_group_statistics_large_group_is_blocked_correctly() -> None:
     assert stats.getValue(afwMath.MEANCLIP)[0] == pytest.approx(kept.mean(), rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_clip_sums_over_sorted_rows_equal_direct_sums(seed: int) -> None:
+    # The clipping passes sum the sorted rows' clip window from block sums;
+    # a direct double-precision sum over the window must agree, including
+    # ties on the window's edges, NaN padding, NaN centres and zero widths.
+    from lsst.sky.correction.afwlite.math._statistics import _SortedRangeSums
+
+    rng = np.random.default_rng(seed)
+    nGroups, nPix = int(rng.integers(1, 30)), int(rng.integers(1, 5000))
+    values = rng.normal(100, 10, (nGroups, nPix)).astype(np.float32)
+    values[:, : nPix // 3] = np.round(values[:, : nPix // 3])
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values.sort(axis=1)
+    center = np.round(rng.normal(100, 3, nGroups))
+    width = np.round(np.abs(rng.normal(15, 10, nGroups)))
+    center[0] = np.nan
+    width[-1] = 0.0
+    count, sum1, sum2 = _SortedRangeSums(values, np.nanmedian(values, axis=1)).clipped(center, width)
+    for row in range(nGroups):
+        data = values[row][~np.isnan(values[row])].astype(np.float64)
+        kept = data[np.abs(data - center[row]) <= width[row]] - center[row]
+        assert count[row] == kept.size
+        assert sum1[row] == pytest.approx(kept.sum(), rel=1e-9, abs=1e-7)
+        assert sum2[row] == pytest.approx((kept * kept).sum(), rel=1e-9, abs=1e-7)
+
+
 def test_group_statistics_bad_input() -> None:
     with pytest.raises(ValueError, match="2-d"):
         afwMath.computeGroupStatistics(np.zeros(5, np.float32), None, afwMath.MEAN)
@@ -618,6 +644,7 @@ def _afw_cells(length: int, nbins: int) -> list[tuple[int, int]]:
         (257, 131, 5, 4, afwMath.MEAN),
         (200, 97, 6, 7, afwMath.MEDIAN),
         (64, 64, 1, 1, afwMath.MEANCLIP),
+        (240, 120, 4, 3, afwMath.MEANCLIP),  # equal cells tiling the image
     ],
 )
 def test_background_stats_image_matches_per_cell_statistics(
