@@ -1,7 +1,7 @@
 """Science validation of one simulated visit: every method against the truth, tables and figures.
 
-Run (one command per camera; on the shared 2-core machine a full HSC visit took 48 minutes, a full
-LSSTCam visit needs about three hours):
+Run (one command per camera; on the 2-core machine a full HSC visit took 48 minutes with other jobs
+running, a full LSSTCam visit 46 minutes):
 
     .venv/bin/python bench/validate.py --camera HSC
     .venv/bin/python bench/validate.py --camera LSSTCam
