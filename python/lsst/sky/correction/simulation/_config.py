@@ -538,7 +538,9 @@ class SimulationConfig:
         try:
             return self.replace(**changes)
         except (KeyError, TypeError) as error:
-            raise ValueError(f"simulation settings {settings}: {error}") from error
+            # A KeyError's str() is its repr; the message itself reads better.
+            reason = error.args[0] if isinstance(error, KeyError) and error.args else error
+            raise ValueError(f"simulation settings {settings}: {reason}") from error
 
     def toDict(self) -> dict[str, Any]:
         """A JSON-serialisable dict (tuples become lists)."""
