@@ -42,12 +42,13 @@ from lsst.sky.correction.butler import (
     createRepo,
     initRepo,
     makeTinyCamera,
+    registerOutputDatasetTypes,
     writeVisit,
 )
 from lsst.sky.correction.cameras import getCamera
 from lsst.sky.correction.sky_measurement import SkyMeasurementTask
 from lsst.sky.correction.storage_classes import STORAGE_CLASSES
-from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame
+from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, putQuantumInputs
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -468,22 +469,17 @@ def testCollection(repo: Repo) -> Butler:
     run = "u/test/quantum-inputs"
     butler = Butler.from_config(str(repo.root), writeable=True, run=run)
     simulated = repo.visits[1]
-    for detector, calexp in simulated.calexps.items():
-        dataId = {"instrument": INSTRUMENT, "visit": 1, "detector": detector}
-        butler.put(calexp, "calexp", dataId)
-        butler.put(simulated.calexpBackgrounds[detector], "calexpBackground", dataId)
-        butler.put(simulated.skyFrames[detector], "sky", dataId, physical_filter=FILTER)
-    butler.put(makeTinyCamera(), "camera", instrument=INSTRUMENT)
-    for name, storageClass, dimensions in (
-        ("skyCorr", STORAGE_CLASSES.background, ("instrument", "visit", "detector")),
-        ("calexp_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
-        ("calexpBackground_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
-    ):
-        from lsst.daf.butler import DatasetType
-
-        butler.registry.registerDatasetType(
-            DatasetType(name, dimensions, storageClass, universe=butler.dimensions)
-        )
+    putQuantumInputs(
+        butler,
+        INSTRUMENT,
+        1,
+        FILTER,
+        simulated.calexps,
+        simulated.calexpBackgrounds,
+        simulated.skyFrames,
+        makeTinyCamera(),
+    )
+    registerOutputDatasetTypes(butler)
     return butler
 
 
@@ -507,6 +503,35 @@ def makeQuantum(task: SkyCorrectionTask, butler: Butler) -> Any:
             "calBkgMosaic": visitId,
         },
     )
+
+
+def test_output_dataset_types_follow_the_connections(tmp_path: Path) -> None:
+    createRepo(tmp_path / "repo")
+    butler = Butler.from_config(str(tmp_path / "repo"), writeable=True)
+    config = SkyCorrectionConfig()
+    config.connections.calExpMosaic = "my_mosaic"
+    registered = registerOutputDatasetTypes(butler, config)
+    assert {name: (t.storageClass_name, set(t.dimensions.required)) for name, t in registered.items()} == {
+        "skyCorr": (STORAGE_CLASSES.background, {"instrument", "visit", "detector"}),
+        "my_mosaic": (STORAGE_CLASSES.image, {"instrument", "visit"}),
+        "calexpBackground_skyCorr_visit_mosaic": (STORAGE_CLASSES.image, {"instrument", "visit"}),
+    }
+    assert {t.name for t in butler.registry.queryDatasetTypes()} >= set(registered)
+
+
+def test_quantum_inputs_must_cover_the_same_detectors(tmp_path: Path) -> None:
+    bbox = Box2I(Point2I(0, 0), Point2I(9, 9))
+    with pytest.raises(ValueError, match=r"visit 3: .* cover different detectors: \[1, 2\], \[1\], \[1, 2\]"):
+        putQuantumInputs(
+            None,
+            INSTRUMENT,
+            3,
+            FILTER,
+            {1: ExposureF(bbox), 2: ExposureF(bbox)},
+            {1: makeConstantBackground(bbox, 1.0)},
+            {1: ExposureF(bbox), 2: ExposureF(bbox)},
+            makeTinyCamera(),
+        )
 
 
 def test_mocked_quantum_passes_sorted_deferred_handles(testCollection: Butler) -> None:

@@ -31,12 +31,13 @@ from test_butler import (
 )
 
 import lsst.pipe.base.testUtils as pbTest
-from lsst.daf.butler import Butler, DatasetType
+from lsst.daf.butler import Butler
 from lsst.daf.butler.cli.butler import cli as butlerCli
 from lsst.sky.correction import SkyCorrectionTask
-from lsst.sky.correction.butler import makeTinyCamera, writeVisit
+from lsst.sky.correction.butler import makeTinyCamera, registerOutputDatasetTypes, writeVisit
 from lsst.sky.correction.errors import InputDataError
 from lsst.sky.correction.storage_classes import STORAGE_CLASSES
+from lsst.sky.correction.testing import putQuantumInputs
 
 pytestmark = pytest.mark.skipif(
     STORAGE_CLASSES.exposure != "AfwliteExposureF", reason="these tests run the afwlite storage classes"
@@ -112,6 +113,9 @@ def pipetaskArgs(repo: FaultRepo, output: str, visits: str, *extra: str) -> list
         f"skyCorr:{repo.configFile}",
         "-d",
         f"instrument='{INSTRUMENT}' AND visit IN ({visits})",
+        # Every test may come first (pytest-xdist gives each worker its own repository), so no
+        # call may rely on an earlier one having registered the output dataset types.
+        "--register-dataset-types",
         *extra,
     ]
 
@@ -146,7 +150,7 @@ def temporaryFiles(root: Path) -> list[Path]:
 def test_a_failure_mid_visit_leaves_no_outputs_and_no_temporary_files(faultRepo: FaultRepo) -> None:
     """X4: the damaged sky frame is read after every detector was restored and spilled."""
     output = "u/reliability/damaged"
-    done = runPipetask(faultRepo, output, str(DAMAGED_VISIT), "--register-dataset-types")
+    done = runPipetask(faultRepo, output, str(DAMAGED_VISIT))
     assert done.returncode != 0
     log = done.stdout + done.stderr
     # The Butler adds the formatter, the dataset id and the URI; the task adds what and which detector.
@@ -227,20 +231,17 @@ def test_a_damaged_background_is_named_by_a_real_quantum(faultRepo: FaultRepo) -
     run = "u/reliability/quantum-inputs"
     butler = Butler.from_config(str(faultRepo.root), writeable=True, run=run)
     simulated = simulateVisit(1)
-    for detector, calexp in simulated.calexps.items():
-        dataId = {"instrument": INSTRUMENT, "visit": 1, "detector": detector}
-        butler.put(calexp, "calexp", dataId)
-        butler.put(simulated.calexpBackgrounds[detector], "calexpBackground", dataId)
-        butler.put(simulated.skyFrames[detector], "sky", dataId, physical_filter=FILTER)
-    butler.put(makeTinyCamera(), "camera", instrument=INSTRUMENT)
-    for name, storageClass, dimensions in (
-        ("skyCorr", STORAGE_CLASSES.background, ("instrument", "visit", "detector")),
-        ("calexp_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
-        ("calexpBackground_skyCorr_visit_mosaic", STORAGE_CLASSES.image, ("instrument", "visit")),
-    ):
-        butler.registry.registerDatasetType(
-            DatasetType(name, dimensions, storageClass, universe=butler.dimensions)
-        )
+    putQuantumInputs(
+        butler,
+        INSTRUMENT,
+        1,
+        FILTER,
+        simulated.calexps,
+        simulated.calexpBackgrounds,
+        simulated.skyFrames,
+        makeTinyCamera(),
+    )
+    registerOutputDatasetTypes(butler)
     damaged = Path(butler.getURI("calexpBackground", instrument=INSTRUMENT, visit=1, detector=2).ospath)
     damaged.write_bytes(damaged.read_bytes()[:2880] + b"\0" * (damaged.stat().st_size - 2880))
     expand = butler.registry.expandDataId

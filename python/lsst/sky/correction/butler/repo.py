@@ -31,6 +31,7 @@ __all__ = [
     "initRepo",
     "registerInputDatasetTypes",
     "registerInstrument",
+    "registerOutputDatasetTypes",
     "setupCollections",
     "visitTimespan",
     "writeCamera",
@@ -318,6 +319,40 @@ class RepoCollections:
     def skyRun(self, visit: int) -> str:
         """The RUN of the sky frames `writeVisit` writes for ``visit``."""
         return f"{self.calibration}/sky/visit{visit}"
+
+
+def registerOutputDatasetTypes(butler: Butler, config: Any = None) -> dict[str, DatasetType]:
+    """Register the output dataset types of `SkyCorrectionTask`, as ``--register-dataset-types`` does.
+
+    ``pipetask run --register-dataset-types`` registers them itself; a
+    mocked quantum (``lsst.pipe.base.testUtils.makeQuantum``) needs them
+    registered first.
+
+    Parameters
+    ----------
+    butler : `lsst.daf.butler.Butler`
+        A writeable Butler.
+    config : `SkyCorrectionConfig`, optional
+        The task's config, whose connections name the outputs (default
+        config when `None`).
+
+    Returns
+    -------
+    datasetTypes : `dict` [`str`, `lsst.daf.butler.DatasetType`]
+        ``skyCorr`` and the two mosaics (or their renamed connections), by name.
+    """
+    from ..sky_correction import SkyCorrectionConfig, SkyCorrectionConnections
+
+    connections = SkyCorrectionConnections(config=SkyCorrectionConfig() if config is None else config)
+    registered = {}
+    for attribute in sorted(connections.outputs):
+        connection = getattr(connections, attribute)
+        datasetType = DatasetType(
+            connection.name, connection.dimensions, connection.storageClass, universe=butler.dimensions
+        )
+        butler.registry.registerDatasetType(datasetType)
+        registered[datasetType.name] = datasetType
+    return registered
 
 
 def setupCollections(butler: Butler, instrument: str | Instrument | type[Instrument]) -> RepoCollections:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["makeConstantBackground", "makeSkyFrame"]
+__all__ = ["makeConstantBackground", "makeSkyFrame", "putQuantumInputs"]
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -63,3 +66,51 @@ def makeSkyFrame(bbox: Box2I, pattern: np.ndarray) -> ExposureF:
     ):
         sky.getMetadata().set(key, value)
     return sky
+
+
+def putQuantumInputs(
+    butler: Any,
+    instrument: str,
+    visit: int,
+    physicalFilter: str,
+    calexps: Mapping[int, ExposureF],
+    calexpBackgrounds: Mapping[int, BackgroundList],
+    skyFrames: Mapping[int, ExposureF],
+    camera: Any,
+) -> None:
+    """Put one visit's inputs into a Butler's default run, for a mocked quantum.
+
+    ``lsst.pipe.base.testUtils.makeQuantum`` finds its inputs in the
+    Butler's default run; unlike `lsst.sky.correction.butler.writeVisit`,
+    nothing is certified or ingested: ``calexp``, ``calexpBackground`` and
+    ``sky`` per detector and ``camera`` are put as they are.  The input
+    and output dataset types must be registered already
+    (`~lsst.sky.correction.butler.registerInputDatasetTypes`,
+    `~lsst.sky.correction.butler.registerOutputDatasetTypes`).
+
+    Parameters
+    ----------
+    butler : `lsst.daf.butler.Butler`
+        A writeable Butler with a default run.
+    instrument : `str`
+        Instrument name.
+    visit : `int`
+        Visit id.
+    physicalFilter : `str`
+        The sky frames' physical filter.
+    calexps, calexpBackgrounds, skyFrames : `Mapping` [`int`, ...]
+        The datasets by detector id (the same ids in all three).
+    camera : `Camera`
+        The camera.
+    """
+    if not (set(calexps) == set(calexpBackgrounds) == set(skyFrames)):
+        raise ValueError(
+            f"visit {visit}: calexps, calexpBackgrounds and skyFrames cover different detectors: "
+            f"{sorted(calexps)}, {sorted(calexpBackgrounds)}, {sorted(skyFrames)}"
+        )
+    for detector, calexp in calexps.items():
+        dataId = {"instrument": instrument, "visit": visit, "detector": detector}
+        butler.put(calexp, "calexp", dataId)
+        butler.put(calexpBackgrounds[detector], "calexpBackground", dataId)
+        butler.put(skyFrames[detector], "sky", dataId, physical_filter=physicalFilter)
+    butler.put(camera, "camera", instrument=instrument)
