@@ -466,9 +466,12 @@ def test_pipetask_two_visits_with_two_processes(twoVisits: Repo) -> None:
 @pytest.fixture(scope="module")
 def testCollection(repo: Repo) -> Butler:
     """A Butler whose default RUN holds every input of visit 1 (what makeQuantum looks in)."""
-    run = "u/test/quantum-inputs"
-    butler = Butler.from_config(str(repo.root), writeable=True, run=run)
-    simulated = repo.visits[1]
+    return quantumInputsButler(repo.root, "u/test/quantum-inputs", repo.visits[1])
+
+
+def quantumInputsButler(root: Path, run: str, simulated: SimulatedVisit) -> Butler:
+    """A writeable Butler whose default ``run`` holds ``simulated`` as visit 1, outputs registered."""
+    butler = Butler.from_config(str(root), writeable=True, run=run)
     putQuantumInputs(
         butler,
         INSTRUMENT,

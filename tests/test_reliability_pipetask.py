@@ -26,6 +26,7 @@ from test_butler import (
     PIPETASK_ENV,
     TINY_CONFIG,
     pipelinePath,
+    quantumInputsButler,
     simulateVisit,
     tinyConfig,
 )
@@ -34,10 +35,9 @@ import lsst.pipe.base.testUtils as pbTest
 from lsst.daf.butler import Butler
 from lsst.daf.butler.cli.butler import cli as butlerCli
 from lsst.sky.correction import SkyCorrectionTask
-from lsst.sky.correction.butler import makeTinyCamera, registerOutputDatasetTypes, writeVisit
+from lsst.sky.correction.butler import writeVisit
 from lsst.sky.correction.errors import InputDataError
 from lsst.sky.correction.storage_classes import STORAGE_CLASSES
-from lsst.sky.correction.testing import putQuantumInputs
 
 pytestmark = pytest.mark.skipif(
     STORAGE_CLASSES.exposure != "AfwliteExposureF", reason="these tests run the afwlite storage classes"
@@ -229,19 +229,7 @@ def test_an_interrupted_run_resumes_to_the_same_outputs(faultRepo: FaultRepo) ->
 def test_a_damaged_background_is_named_by_a_real_quantum(faultRepo: FaultRepo) -> None:
     """P10: P9 with the Butler: the bulk read of the quantum fails; the culprit is found and named."""
     run = "u/reliability/quantum-inputs"
-    butler = Butler.from_config(str(faultRepo.root), writeable=True, run=run)
-    simulated = simulateVisit(1)
-    putQuantumInputs(
-        butler,
-        INSTRUMENT,
-        1,
-        FILTER,
-        simulated.calexps,
-        simulated.calexpBackgrounds,
-        simulated.skyFrames,
-        makeTinyCamera(),
-    )
-    registerOutputDatasetTypes(butler)
+    butler = quantumInputsButler(faultRepo.root, run, simulateVisit(1))
     damaged = Path(butler.getURI("calexpBackground", instrument=INSTRUMENT, visit=1, detector=2).ospath)
     damaged.write_bytes(damaged.read_bytes()[:2880] + b"\0" * (damaged.stat().st_size - 2880))
     expand = butler.registry.expandDataId
