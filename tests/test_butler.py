@@ -522,6 +522,23 @@ def test_output_dataset_types_follow_the_connections(tmp_path: Path) -> None:
     assert {t.name for t in butler.registry.queryDatasetTypes()} >= set(registered)
 
 
+def test_a_conflicting_output_dataset_type_is_named(tmp_path: Path) -> None:
+    from lsst.daf.butler import DatasetType
+    from lsst.daf.butler.registry import ConflictingDefinitionError
+
+    createRepo(tmp_path / "repo")
+    butler = Butler.from_config(str(tmp_path / "repo"), writeable=True)
+    butler.registry.registerDatasetType(
+        DatasetType(
+            "skyCorr", ("instrument", "visit", "detector"), "StructuredDataDict", universe=butler.dimensions
+        )
+    )
+    with pytest.raises(
+        ConflictingDefinitionError, match=r"dataset type 'skyCorr' already exists as .*StructuredDataDict"
+    ):
+        registerOutputDatasetTypes(butler)
+
+
 def test_quantum_inputs_must_cover_the_same_detectors(tmp_path: Path) -> None:
     bbox = Box2I(Point2I(0, 0), Point2I(9, 9))
     with pytest.raises(ValueError, match=r"visit 3: .* cover different detectors: \[1, 2\], \[1\], \[1, 2\]"):

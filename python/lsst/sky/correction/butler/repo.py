@@ -268,15 +268,20 @@ def registerInputDatasetTypes(butler: Butler) -> dict[str, DatasetType]:
     """
     definitions = datasetTypeDefinitions(butler.dimensions)
     for datasetType in definitions.values():
-        try:
-            butler.registry.registerDatasetType(datasetType)
-        except ConflictingDefinitionError as error:
-            existing = butler.registry.getDatasetType(datasetType.name)
-            raise ConflictingDefinitionError(
-                f"dataset type {datasetType.name!r} already exists as {existing}; sky_correction needs "
-                f"{datasetType} (storage classes are chosen in lsst.sky.correction.storage_classes)"
-            ) from error
+        _registerDatasetType(butler, datasetType)
     return definitions
+
+
+def _registerDatasetType(butler: Butler, datasetType: DatasetType) -> None:
+    """Register ``datasetType``; a conflicting existing definition is named in the error."""
+    try:
+        butler.registry.registerDatasetType(datasetType)
+    except ConflictingDefinitionError as error:
+        existing = butler.registry.getDatasetType(datasetType.name)
+        raise ConflictingDefinitionError(
+            f"dataset type {datasetType.name!r} already exists as {existing}; sky_correction needs "
+            f"{datasetType} (storage classes are chosen in lsst.sky.correction.storage_classes)"
+        ) from error
 
 
 @dataclass(frozen=True)
@@ -340,6 +345,12 @@ def registerOutputDatasetTypes(butler: Butler, config: Any = None) -> dict[str, 
     -------
     datasetTypes : `dict` [`str`, `lsst.daf.butler.DatasetType`]
         ``skyCorr`` and the two mosaics (or their renamed connections), by name.
+
+    Raises
+    ------
+    lsst.daf.butler.registry.ConflictingDefinitionError
+        If a dataset type of that name exists with another definition; the
+        message says which.
     """
     from ..sky_correction import SkyCorrectionConfig, SkyCorrectionConnections
 
@@ -350,7 +361,7 @@ def registerOutputDatasetTypes(butler: Butler, config: Any = None) -> dict[str, 
         datasetType = DatasetType(
             connection.name, connection.dimensions, connection.storageClass, universe=butler.dimensions
         )
-        butler.registry.registerDatasetType(datasetType)
+        _registerDatasetType(butler, datasetType)
         registered[datasetType.name] = datasetType
     return registered
 

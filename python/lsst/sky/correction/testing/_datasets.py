@@ -1,4 +1,4 @@
-"""Small inputs of the task for tests: constant backgrounds and sky frames with their BOX cards."""
+"""Task inputs for tests: constant backgrounds, sky frames, a visit put into a Butler for a quantum."""
 
 from __future__ import annotations
 

@@ -45,7 +45,7 @@ __all__ = [
 
 import enum
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -369,7 +369,7 @@ class _SortedRangeSums:
         self._cumulative1 = np.concatenate([zeros, np.cumsum(sum1, axis=1)], axis=1)
         self._cumulative2 = np.concatenate([zeros, np.cumsum(sum2, axis=1)], axis=1)
 
-    def _firstFailing(self, center: np.ndarray, passes: Any) -> np.ndarray:
+    def _firstFailing(self, center: np.ndarray, passes: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """Per row, the index of the first entry where ``passes(value - center)`` is false."""
         nGroups, nPix = self._ordered.shape
         rows = np.arange(nGroups)
@@ -390,16 +390,12 @@ class _SortedRangeSums:
         """Sums of ``value - reference`` and its square over ``[start, stop)`` of each row."""
         nGroups, nPix = self._ordered.shape
         block = self._block
-        rows = np.arange(nGroups)[:, np.newaxis]
+        rows = np.arange(nGroups)
         firstFull = -(-start // block)  # first block wholly at or after start
         lastFull = stop // block  # blocks before this end at or before stop
         hasFull = firstFull < lastFull
-        full1 = np.where(
-            hasFull, self._cumulative1[rows[:, 0], lastFull] - self._cumulative1[rows[:, 0], firstFull], 0.0
-        )
-        full2 = np.where(
-            hasFull, self._cumulative2[rows[:, 0], lastFull] - self._cumulative2[rows[:, 0], firstFull], 0.0
-        )
+        full1 = np.where(hasFull, self._cumulative1[rows, lastFull] - self._cumulative1[rows, firstFull], 0.0)
+        full2 = np.where(hasFull, self._cumulative2[rows, lastFull] - self._cumulative2[rows, firstFull], 0.0)
         # Entries outside the whole blocks: [start, headStop) and [tailStart, stop),
         # each shorter than a block.
         headStop = np.minimum(stop, firstFull * block)
@@ -409,7 +405,7 @@ class _SortedRangeSums:
         for begin, end in ((start, headStop), (tailStart, stop)):
             index = begin[:, np.newaxis] + offsets
             inside = index < end[:, np.newaxis]
-            values = self._ordered[rows, np.minimum(index, nPix - 1)].astype(np.float64)
+            values = self._ordered[rows[:, np.newaxis], np.minimum(index, nPix - 1)].astype(np.float64)
             values -= self._reference[:, np.newaxis]
             np.copyto(values, 0.0, where=~inside)
             sum1 = sum1 + values.sum(axis=1)
