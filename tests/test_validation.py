@@ -424,3 +424,34 @@ def test_command_line_refuses_a_bad_simulation_setting_before_simulating(
     assert status == 2
     assert "offsetScatter must be >= 0" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_command_line_passes_simulation_settings_and_task_config_to_the_run(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    from lsst.sky.correction.validation import _runner
+    from lsst.sky.correction.validation.__main__ import main
+
+    captured = []
+
+    class CapturedError(Exception):
+        pass
+
+    def fakeRun(config: object) -> None:
+        captured.append(config)
+        raise CapturedError
+
+    monkeypatch.setattr(_runner, "runValidation", fakeRun)
+    argv = ["run", "--camera", "HSC", "--detectors", "49,50", "--out", str(Path(str(tmp_path)) / "run")]
+    argv += ["--set", "skyFrame.offsetScatter=0", "--set", "lsbGalaxy.enabled=false"]
+    argv += ["--task-config", "bgModel2.xSize=7.68"]
+    with pytest.raises(CapturedError):
+        main(argv)
+    (config,) = captured
+    assert config.simulation.skyFrame.offsetScatter == 0.0
+    assert config.simulation.lsbGalaxy.enabled is False
+    assert config.simulation.skyFrame.stepHeight == 0.5
+    assert config.detectors == (49, 50)
+    assert config.taskConfigOverrides == (("bgModel2.xSize", 7.68),)
