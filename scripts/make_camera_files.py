@@ -2,7 +2,7 @@
 """Regenerate the camera files shipped in lsst/sky/correction/data/cameras.
 
 The detector layouts come from the per-detector CSV tables in
-``shared/data/cameras`` (one row per detector: id, name, detector_type,
+``tests/data/cameras`` (one row per detector: id, name, detector_type,
 physical_type, serial, inclusive bbox, pixel size in mm, focal-plane
 position of the reference pixel in mm, reference pixel, yaw/pitch/roll in
 degrees).  Each is turned into a Camera and written with
@@ -27,7 +27,7 @@ from lsst.sky.correction.afwlite.geom import Box2I, Extent2D, Point2D, Point2I
 from lsst.sky.correction.cameras import writeCameraFile
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "cameras"
+DEFAULT_SOURCE = REPO / "tests" / "data" / "cameras"
 DEFAULT_OUTPUT = REPO / "python" / "lsst" / "sky" / "correction" / "data" / "cameras"
 
 # Camera name -> (source CSV, provenance written into the file's metadata).
@@ -40,7 +40,7 @@ CAMERAS = {
 
 
 def cameraFromCsv(name: str, path: Path) -> Camera:
-    """Build a Camera from one of the shared per-detector CSV tables."""
+    """Build a Camera from one of the per-detector CSV tables."""
     detectors = []
     with path.open(newline="") as stream:
         for row in csv.DictReader(stream):

@@ -1,8 +1,8 @@
 #!/usr/bin/env python
 """Regenerate the HSC sky-level table shipped for the simulation.
 
-Reads the real HSC visit summary of visit 1176 (``shared/data/
-hsc_visitSummary_1176.fits`` beside the repository: one row per detector,
+Reads the real HSC visit summary of visit 1176 (``tests/data/
+hsc_visitSummary_1176.fits`` in the repository: one row per detector,
 103 of 104 science detectors, ccd 9 absent) and keeps, per detector id,
 ``skyBg`` and ``skyNoise`` (counts), ``psfSigma`` (pixels) and ``zeroPoint``
 (mag).  The result is ``python/lsst/sky/correction/data/simulation/
@@ -26,7 +26,7 @@ import numpy as np
 from astropy.table import Table
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = REPO.parent / "shared" / "data" / "hsc_visitSummary_1176.fits"
+DEFAULT_SOURCE = REPO / "tests" / "data" / "hsc_visitSummary_1176.fits"
 DEFAULT_OUTPUT = (
     REPO / "python" / "lsst" / "sky" / "correction" / "data" / "simulation" / "hsc_sky_levels_1176.ecsv"
 )

@@ -1,4 +1,4 @@
-"""Shared pytest fixtures: where the team's shared test data lives."""
+"""Shared pytest fixtures: where the repository's own test data lives."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+#: Files written by real afw and real camera layouts, copied into the repository
+#: (provenance in ``tests/data/README.md``); the tests read nothing outside it.
+TEST_DATA = Path(__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """``../shared/data`` beside the repository; its absence is a set-up error, not a skip."""
-    if not SHARED_DATA.is_dir():
-        raise FileNotFoundError(
-            f"{SHARED_DATA} is missing: the tests need the team's shared/ folder beside the repository"
-        )
-    return SHARED_DATA
+def test_data() -> Path:
+    """``tests/data``; its absence is a broken checkout, not a skip."""
+    if not TEST_DATA.is_dir():
+        raise FileNotFoundError(f"{TEST_DATA} is missing: the checkout is incomplete")
+    return TEST_DATA

@@ -36,8 +36,8 @@ HSC = "HSC-0908120-056-small.fits"
 
 
 @pytest.fixture(scope="module")
-def fixtures(shared_data: Path) -> Path:
-    return shared_data / "afw-fixtures"
+def fixtures(test_data: Path) -> Path:
+    return test_data / "afw-fixtures"
 
 
 def astropy_hdus(path: Path) -> list[tuple[fits.Header, Any]]:

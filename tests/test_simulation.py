@@ -173,10 +173,10 @@ def assertSameDetector(a: SimulatedDetector, b: SimulatedDetector) -> None:
     assert (a.pedestal, a.gain) == (b.pedestal, b.gain)
 
 
-def visitSummary(sharedData: Path) -> Table:
+def visitSummary(testData: Path) -> Table:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # afw archive HDUs astropy does not understand
-        return Table.read(sharedData / "hsc_visitSummary_1176.fits", hdu=1)
+        return Table.read(testData / "hsc_visitSummary_1176.fits", hdu=1)
 
 
 def brightStarDetector(camera: str) -> int:
@@ -236,10 +236,10 @@ def test_other_visit_or_seed_changes_what_it_should() -> None:
 
 # Pixels: sky, noise, variance, background -----------------------------------------------------------
 def test_hsc_calexp_plus_background_is_the_truth_plus_the_expected_noise(
-    hsc: tuple[VisitSimulator, SimulatedDetector], shared_data: Path
+    hsc: tuple[VisitSimulator, SimulatedDetector], test_data: Path
 ) -> None:
     simulator, simulated = hsc
-    summary = visitSummary(shared_data)
+    summary = visitSummary(test_data)
     row = summary[np.flatnonzero(np.asarray(summary["id"]) == simulated.detectorId)[0]]
     skyBg, skyNoise = float(row["skyBg"]), float(row["skyNoise"])
     # The effective gain that gives the summary's sky noise at its sky level.
@@ -448,8 +448,8 @@ def test_hsc_sky_frame_is_what_the_stack_would_measure_and_matches_the_truth(
 
 
 # Pedestals and levels from the HSC visit summary ----------------------------------------------------
-def test_hsc_pedestals_gains_and_levels_come_from_the_visit_summary(shared_data: Path) -> None:
-    summary = visitSummary(shared_data)
+def test_hsc_pedestals_gains_and_levels_come_from_the_visit_summary(test_data: Path) -> None:
+    summary = visitSummary(test_data)
     skyBg = {int(i): float(v) for i, v in zip(summary["id"], summary["skyBg"], strict=True)}
     skyNoise = {int(i): float(v) for i, v in zip(summary["id"], summary["skyNoise"], strict=True)}
     median = float(np.median(list(skyBg.values())))
@@ -471,7 +471,7 @@ def test_hsc_pedestals_gains_and_levels_come_from_the_visit_summary(shared_data:
     # The visit summary itself can be the table, and gives the same numbers as the shipped one.
     direct = VisitSimulator(
         "HSC",
-        SimulationConfig().replace(**{"sky.pedestalTable": str(shared_data / "hsc_visitSummary_1176.fits")}),
+        SimulationConfig().replace(**{"sky.pedestalTable": str(test_data / "hsc_visitSummary_1176.fits")}),
     )
     assert direct.truth().pedestals == truth.pedestals
     assert direct.truth().gains == truth.gains
@@ -479,14 +479,14 @@ def test_hsc_pedestals_gains_and_levels_come_from_the_visit_summary(shared_data:
     assert set(VisitSimulator("DECam").truth().pedestals.values()) == {0.0}
 
 
-def test_shipped_sky_level_table_is_up_to_date(shared_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_shipped_sky_level_table_is_up_to_date(test_data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = importlib.util.spec_from_file_location(
         "make_hsc_sky_levels", REPO / "scripts" / "make_hsc_sky_levels.py"
     )
     assert spec is not None and spec.loader is not None
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    source = shared_data / "hsc_visitSummary_1176.fits"
+    source = test_data / "hsc_visitSummary_1176.fits"
     assert script.main(["--check", "--source", str(source), "--output", str(shippedSkyLevelTablePath())]) == 0
     assert "up to date" in capsys.readouterr().out
 
