@@ -18,7 +18,7 @@ from test_sky_correction import reference_config, reference_visit, small_config,
 
 from lsst.pipe.base import InMemoryDatasetHandle
 from lsst.sky.correction import SkyCorrectionTask
-from lsst.sky.correction.afw_interop import (
+from lsst.sky.correction._afw_interop import (
     AFWLITE,
     ImageFamily,
     backgroundListFrom,
@@ -131,7 +131,7 @@ def test_task_accepts_real_afw_objects() -> None:
     afwImage = pytest.importorskip(
         "lsst.afw.image", reason="lsst.afw is not installable from PyPI; this test runs in a full stack"
     )
-    from lsst.sky.correction.afw_interop import afwFamily
+    from lsst.sky.correction._afw_interop import afwFamily
 
     family = afwFamily()
     visit = reference_visit()

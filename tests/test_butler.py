@@ -28,6 +28,7 @@ import lsst.pipe.base.testUtils as pbTest
 from lsst.daf.butler import Butler, CollectionType, DeferredDatasetHandle
 from lsst.daf.butler.cli.butler import cli as butlerCli
 from lsst.sky.correction import SkyCorrectionConfig, SkyCorrectionTask
+from lsst.sky.correction._storage_classes import STORAGE_CLASSES
 from lsst.sky.correction.afwlite.geom import Box2I, Point2I
 from lsst.sky.correction.afwlite.image import ExposureF, ImageF
 from lsst.sky.correction.afwlite.math import (
@@ -47,7 +48,6 @@ from lsst.sky.correction.butler import (
 )
 from lsst.sky.correction.cameras import getCamera
 from lsst.sky.correction.sky_measurement import SkyMeasurementTask
-from lsst.sky.correction.storage_classes import STORAGE_CLASSES
 from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, putQuantumInputs
 
 BIN = Path(sys.executable).parent

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lsst.sky.correction.pixel_cache import DetectorPixelCache, PixelCacheError
+from lsst.sky.correction._pixel_cache import DetectorPixelCache, PixelCacheError
 
 RNG = np.random.default_rng(7)
 

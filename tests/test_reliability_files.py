@@ -21,12 +21,12 @@ from reliability_support import FileHandle, TinyVisit, tinyConfig, tinyQuantum, 
 
 import lsst.pex.config as pexConfig
 from lsst.pipe.base import InMemoryDatasetHandle
-from lsst.sky.correction import SkyCorrectionTask, pixel_cache
+from lsst.sky.correction import SkyCorrectionTask, _pixel_cache
+from lsst.sky.correction._pixel_cache import PixelCacheError
 from lsst.sky.correction.afwlite.fits import FitsError
 from lsst.sky.correction.afwlite.image import ExposureF, ImageD, ImageF
 from lsst.sky.correction.afwlite.math import BackgroundList
 from lsst.sky.correction.errors import InputDataError
-from lsst.sky.correction.pixel_cache import PixelCacheError
 
 
 def exactly(message: str) -> str:
@@ -386,7 +386,7 @@ def test_a_full_spill_disk_stops_the_run_and_removes_the_cache(
                 return builtins.open("/dev/full", mode, *args, **kwargs)
         return builtins.open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(pixel_cache, "open", fullDiskAfterOne, raising=False)
+    monkeypatch.setattr(_pixel_cache, "open", fullDiskAfterOne, raising=False)
     config = tinyConfig(cacheMemoryBudget=0, cacheDirectory=str(tmp_path))
     with pytest.raises(PixelCacheError) as info:
         tinyVisit().run(config=config)

@@ -35,9 +35,9 @@ import lsst.pipe.base.testUtils as pbTest
 from lsst.daf.butler import Butler
 from lsst.daf.butler.cli.butler import cli as butlerCli
 from lsst.sky.correction import SkyCorrectionTask
+from lsst.sky.correction._storage_classes import STORAGE_CLASSES
 from lsst.sky.correction.butler import writeVisit
 from lsst.sky.correction.errors import InputDataError
-from lsst.sky.correction.storage_classes import STORAGE_CLASSES
 
 pytestmark = pytest.mark.skipif(
     STORAGE_CLASSES.exposure != "AfwliteExposureF", reason="these tests run the afwlite storage classes"

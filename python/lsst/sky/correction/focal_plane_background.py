@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from lsst.pex.config import ChoiceField, Config, Field, ListField
+from lsst.pex.config import ChoiceField, Config, Field, FieldValidationError, ListField
 
 from .afwlite.cameraGeom import FOCAL_PLANE, PIXELS, Camera, Detector, TransformPoint2ToPoint2
 from .afwlite.geom import Box2D, Box2I, Extent2I
@@ -66,6 +66,9 @@ _BATCH_ENTRIES = 1 << 22
 # Boxes are batched by shape in buckets 2**(1/16) (about 4.4%) wide on each
 # axis, so the padding of a batch costs at most about 9% extra entries.
 _SHAPE_BUCKETS_PER_OCTAVE = 16
+
+# Interpolation styles a focal-plane model can use (the config also allows "NONE").
+_FOCAL_PLANE_STYLES = ("CONSTANT", "LINEAR", "NATURAL_SPLINE", "AKIMA_SPLINE")
 
 
 class FocalPlaneBackgroundConfig(Config):
@@ -125,6 +128,32 @@ class FocalPlaneBackgroundConfig(Config):
                 )
         if self.binning < 1:
             raise ValueError(f"FocalPlaneBackgroundConfig.binning must be >= 1, got {self.binning}")
+        if not (math.isfinite(self.minFrac) and 0.0 <= self.minFrac <= 1.0):
+            raise FieldValidationError(
+                FocalPlaneBackgroundConfig.minFrac,
+                self,
+                f"minFrac must be a fraction in [0, 1], got {self.minFrac!r}",
+            )
+        if self.interpolation not in _FOCAL_PLANE_STYLES:
+            # "NONE" is a valid Interpolate style, but a focal-plane model must interpolate.
+            raise FieldValidationError(
+                FocalPlaneBackgroundConfig.interpolation,
+                self,
+                f"a focal-plane background needs one of {', '.join(_FOCAL_PLANE_STYLES)}, "
+                f"got {self.interpolation!r}",
+            )
+        if self.doSmooth and not (math.isfinite(self.smoothScale) and self.smoothScale > 0):
+            raise FieldValidationError(
+                FocalPlaneBackgroundConfig.smoothScale,
+                self,
+                f"smoothScale must be positive with doSmooth, got {self.smoothScale!r}",
+            )
+        if any(not name for name in self.mask):
+            raise FieldValidationError(
+                FocalPlaneBackgroundConfig.mask,
+                self,
+                f"mask plane names must not be empty, got {list(self.mask)}",
+            )
 
 
 def _interpStyle(config: FocalPlaneBackgroundConfig) -> Interpolate.Style:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["MaskObjectsConfig", "MaskObjectsTask"]
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -54,6 +55,14 @@ class MaskObjectsConfig(pexConfig.Config):
 
     def validate(self) -> None:
         super().validate()
+        if self.nIter < 1:
+            raise pexConfig.FieldValidationError(
+                MaskObjectsConfig.nIter, self, f"nIter must be >= 1, got {self.nIter}"
+            )
+        if not (math.isfinite(self.detectSigma) and self.detectSigma > 0):
+            raise pexConfig.FieldValidationError(
+                MaskObjectsConfig.detectSigma, self, f"detectSigma must be positive, got {self.detectSigma!r}"
+            )
         enabled = [
             name
             for name in ("reEstimateBackground", "doTempLocalBackground", "doTempWideBackground")

@@ -25,45 +25,61 @@ import lsst.utils.logging
 from lsst.pipe.base import (
     AlgorithmError,
     AnnotatedPartialOutputsError,
+    InputQuantizedConnection,
+    OutputQuantizedConnection,
     PipelineTask,
     PipelineTaskConfig,
     PipelineTaskConnections,
+    QuantumContext,
     Struct,
 )
 from lsst.utils.timer import timeMethod
 
-from .afw_interop import (
+from ._afw_interop import (
     ImageFamily,
     backgroundListFrom,
     backgroundListTo,
     cameraFrom,
-    exposureFrom,
     familyOf,
     imageFrom,
     imageTo,
 )
+from ._input_checks import (
+    checkBackgroundImage,
+    checkRatioImage,
+    checkRunInputs,
+    conformCalExpMask,
+    noCommonDetectors,
+    skyFrameImage,
+)
+from ._inputs import (
+    BackgroundListInput,
+    BackgroundListLike,
+    CameraLike,
+    ExposureInput,
+    ImageInput,
+    countHandleGet,
+    dataIdDetector,
+    detectorOrder,
+    fetchBackgroundList,
+    fetchExposure,
+    fetchImage,
+    getQuantumInputs,
+    resolveDetector,
+)
+from ._masks import knownPlaneBits
+from ._parallel import DetectorPool, WorkLedger, usableCores
+from ._pixel_cache import DetectorPixelCache
+from ._storage_classes import STORAGE_CLASSES
+from .afwlite.cameraGeom import Camera, Detector
 from .afwlite.geom import Box2I
 from .afwlite.image import ExposureF, ImageF, Mask
 from .afwlite.math import BackgroundList, binImage
 from .errors import NoUsableBackgroundSuperpixelsError
 from .focal_plane_background import FocalPlaneBackground, FocalPlaneBackgroundConfig
-from .input_checks import (
-    checkBackgroundImage,
-    checkRatioImage,
-    checkRunInputs,
-    conformCalExpMask,
-    getQuantumInputs,
-    noCommonDetectors,
-    readingInput,
-    skyFrameImage,
-    validateSkyCorrectionConfig,
-)
 from .mask_objects import MaskObjectsConfig, MaskObjectsTask
 from .mosaic import makeCameraImage
-from .parallel import DetectorPool, WorkLedger, usableCores
-from .pixel_cache import DetectorPixelCache
 from .sky_measurement import SkyMeasurementConfig, SkyMeasurementTask
-from .storage_classes import STORAGE_CLASSES
 
 _MB = 1024 * 1024
 
@@ -214,7 +230,12 @@ class SkyCorrectionConfig(PipelineTaskConfig, pipelineConnections=SkyCorrectionC
 
     def validate(self) -> None:
         super().validate()
-        validateSkyCorrectionConfig(self)
+        if self.cacheDirectory is not None and not self.cacheDirectory.strip():
+            raise pexConfig.FieldValidationError(
+                SkyCorrectionConfig.cacheDirectory,
+                self,
+                "cacheDirectory must be a directory path or None, got an empty string",
+            )
         if self.undoBgModel1 and not self.doSky and not self.doBgModel2:
             raise ValueError("If undoBgModel1 is True, task requires at least one of doSky or doBgModel2.")
         if self.binning < 1:
@@ -240,7 +261,7 @@ class _DetectorState:
     """What the task keeps per detector between passes (no full-resolution pixels)."""
 
     detectorId: int
-    detector: Any
+    detector: Detector
     bbox: Box2I
     skyCorr: BackgroundList
     nOriginal: int  # number of inverted calexpBackground elements at the head of skyCorr
@@ -262,8 +283,8 @@ class _FetchedDetector:
     """One detector's inputs, fetched (private copies the task may modify)."""
 
     calExp: ExposureF
-    detector: Any
-    calBkg: Any  # BackgroundList (afw or afwlite)
+    detector: Detector
+    calBkg: BackgroundListLike  # afw or afwlite: the outputs are built in its family
     ratio: ImageF | None
 
 
@@ -293,7 +314,12 @@ class SkyCorrectionTask(PipelineTask):
         self.maskObjects: MaskObjectsTask
 
     # Butler I/O --------------------------------------------------------------
-    def runQuantum(self, butlerQC: Any, inputRefs: Any, outputRefs: Any) -> None:
+    def runQuantum(
+        self,
+        butlerQC: QuantumContext,
+        inputRefs: InputQuantizedConnection,
+        outputRefs: OutputQuantizedConnection,
+    ) -> None:
         """Process the detectors present in every input, in ascending order."""
         detectorSets = {
             "calExps": {ref.dataId["detector"] for ref in inputRefs.calExps},
@@ -329,11 +355,11 @@ class SkyCorrectionTask(PipelineTask):
     @timeMethod
     def run(
         self,
-        calExps: Sequence[Any],
-        calBkgs: Sequence[Any],
-        skyFrames: Sequence[Any] | None,
-        camera: Any,
-        backgroundToPhotometricRatioHandles: Sequence[Any] = (),
+        calExps: Sequence[ExposureInput],
+        calBkgs: Sequence[BackgroundListInput],
+        skyFrames: Sequence[ExposureInput] | None,
+        camera: CameraLike,
+        backgroundToPhotometricRatioHandles: Sequence[ImageInput] = (),
     ) -> Struct:
         """Correct the sky of one visit.
 
@@ -382,11 +408,19 @@ class SkyCorrectionTask(PipelineTask):
         times the task called ``get()`` on a dataset handle, per dataset
         (one per detector for each deferred input).
         """
-        checkRunInputs(self.config, calExps, calBkgs, skyFrames, backgroundToPhotometricRatioHandles, camera)
-        camera = cameraFrom(camera)
+        checkRunInputs(
+            needSkyFrames=self.config.doSky,
+            needRatios=self.config.doApplyFlatBackgroundRatio,
+            calExps=calExps,
+            calBkgs=calBkgs,
+            skyFrames=skyFrames,
+            ratios=backgroundToPhotometricRatioHandles,
+            camera=camera,
+        )
+        afwliteCamera = cameraFrom(camera)
         # Work in ascending detector order whatever the input order, so that the
         # focal-plane sums (and so every output bit) do not depend on it.
-        order = _detectorOrder(calExps)
+        order = detectorOrder(calExps)
         calExps = [calExps[i] for i in order]
         calBkgs = [calBkgs[i] for i in order]
         if skyFrames is not None and self.config.doSky:
@@ -403,7 +437,7 @@ class SkyCorrectionTask(PipelineTask):
                 DetectorPool(numThreads) as pool,
             ):
                 states, bgModel1 = self.restoreAndMaskObjects(
-                    calExps, calBkgs, camera, backgroundToPhotometricRatioHandles, cache, pool, clock
+                    calExps, calBkgs, afwliteCamera, backgroundToPhotometricRatioHandles, cache, pool, clock
                 )
                 self.fitBgModel1(states, bgModel1)
                 if cache.spilledDetectors:
@@ -427,18 +461,17 @@ class SkyCorrectionTask(PipelineTask):
                         state.skyCorr = BackgroundList(*elements)
 
                 if self.config.doBgModel2:
-                    self.fitBgModel2(states, camera, cache, pool, clock)
+                    self.fitBgModel2(states, afwliteCamera, cache, pool, clock)
 
-                calExpMosaic, calBkgMosaic = self.makeMosaics(states, camera, pool, clock)
+                calExpMosaic, calBkgMosaic = self.makeMosaics(states, afwliteCamera, pool, clock)
         finally:
             self.metadata["detectorSeconds"] = clock.seconds()
             self.metadata["handleGets"] = clock.counts()
 
         # Outputs are built in the family (afw or afwlite) of the inputs; the work is afwlite.
         family = states[order.index(0)].family
-        skyCorr: list[Any] = [None] * len(states)
-        for state, inputIndex in zip(states, order, strict=True):
-            skyCorr[inputIndex] = backgroundListTo(state.skyCorr, family)
+        byInputIndex = dict(zip(order, states, strict=True))
+        skyCorr = [backgroundListTo(byInputIndex[index].skyCorr, family) for index in range(len(states))]
         return Struct(
             skyFrameScale=skyFrameScale,
             skyCorr=skyCorr,
@@ -449,10 +482,10 @@ class SkyCorrectionTask(PipelineTask):
     @timeMethod
     def restoreAndMaskObjects(
         self,
-        calExps: Sequence[Any],
-        calBkgs: Sequence[Any],
-        camera: Any,
-        ratios: Sequence[Any],
+        calExps: Sequence[ExposureInput],
+        calBkgs: Sequence[BackgroundListInput],
+        camera: Camera,
+        ratios: Sequence[ImageInput],
         cache: DetectorPixelCache,
         pool: DetectorPool,
         clock: WorkLedger,
@@ -467,10 +500,10 @@ class SkyCorrectionTask(PipelineTask):
         def fetch(index: int) -> _FetchedDetector:
             with clock.measure("fetch"):
                 fetched = self._fetchDetector(index, calExps, calBkgs, camera, ratios)
-            _countHandleGets(clock, "calexp", calExps[index])
-            _countHandleGets(clock, "calexpBackground", calBkgs[index])
+            clock.count("calexp", countHandleGet(calExps[index]))
+            clock.count("calexpBackground", countHandleGet(calBkgs[index]))
             if self.config.doApplyFlatBackgroundRatio:
-                _countHandleGets(clock, "background_to_photometric_ratio", ratios[index])
+                clock.count("background_to_photometric_ratio", countHandleGet(ratios[index]))
             return fetched
 
         def work(index: int, fetched: _FetchedDetector) -> _FirstPassResult:
@@ -485,17 +518,17 @@ class SkyCorrectionTask(PipelineTask):
     def _fetchDetector(
         self,
         index: int,
-        calExps: Sequence[Any],
-        calBkgs: Sequence[Any],
-        camera: Any,
-        ratios: Sequence[Any],
+        calExps: Sequence[ExposureInput],
+        calBkgs: Sequence[BackgroundListInput],
+        camera: Camera,
+        ratios: Sequence[ImageInput],
     ) -> _FetchedDetector:
         """Fetch one detector's calexp, calexpBackground and ratio image, and check they agree."""
         calExpSource = calExps[index]
-        calExp = _fetchExposure(calExpSource, "calexp", index)
-        detector = _detectorOf(calExp, calExpSource, camera, index)
+        calExp = fetchExposure(calExpSource, "calexp", index)
+        detector = resolveDetector(calExp, calExpSource, camera, index)
         detectorId = detector.getId()
-        expectedId = _dataIdDetector(calExpSource)
+        expectedId = dataIdDetector(calExpSource)
         if expectedId is not None and expectedId != detectorId:
             raise ValueError(f"the calexp for detector {expectedId} carries detector {detectorId}")
         if calExp.getBBox() != detector.getBBox():
@@ -503,19 +536,28 @@ class SkyCorrectionTask(PipelineTask):
                 f"calexp for detector {detectorId}: its bbox {calExp.getBBox()} does not match the "
                 f"camera's detector bbox {detector.getBBox()}"
             )
-        conformCalExpMask(calExp, self.config, detectorId)
-        calBkg = _fetchBackgroundList(calBkgs[index], detectorId)
+        conformCalExpMask(calExp, self._configuredMaskPlanes(), detectorId)
+        calBkg = fetchBackgroundList(calBkgs[index], detectorId)
         ratio = None
         if self.config.doApplyFlatBackgroundRatio:
             ratio = checkRatioImage(
-                imageFrom(_fetchImage(ratios[index], "background_to_photometric_ratio", detectorId)),
+                imageFrom(fetchImage(ratios[index], "background_to_photometric_ratio", detectorId)),
                 calExp,
                 detectorId,
             )
         return _FetchedDetector(calExp=calExp, detector=detector, calBkg=calBkg, ratio=ratio)
 
+    def _configuredMaskPlanes(self) -> dict[str, Sequence[str]]:
+        """The mask-plane lists the task itself reads, by config field."""
+        fields: dict[str, Sequence[str]] = {"bgModel1.mask": self.config.bgModel1.mask}
+        if self.config.doBgModel2:
+            fields["bgModel2.mask"] = self.config.bgModel2.mask
+        if self.config.doSky:
+            fields["sky.stats.mask"] = self.config.sky.stats.mask
+        return fields
+
     def _processDetector(
-        self, fetched: _FetchedDetector, camera: Any, cache: DetectorPixelCache, clock: WorkLedger
+        self, fetched: _FetchedDetector, camera: Camera, cache: DetectorPixelCache, clock: WorkLedger
     ) -> _FirstPassResult:
         """The first pass for one fetched detector (runs in a worker thread)."""
         calExp, detector, calBkg = fetched.calExp, fetched.detector, fetched.calBkg
@@ -560,7 +602,7 @@ class SkyCorrectionTask(PipelineTask):
             # Only the image and the NO_DATA bit of the mosaics are needed: bin those alone.
             binning = self.config.binning
             binnedImage = binImage(calExp.image, binning).array
-            noDataBit = _planeBits(calExp.mask, ["NO_DATA"])
+            noDataBit = knownPlaneBits(calExp.mask, ["NO_DATA"])
             binnedNoData = _blockAny((calExp.mask.array & noDataBit) != 0, binning)
         state = _DetectorState(
             detectorId=detectorId,
@@ -582,7 +624,7 @@ class SkyCorrectionTask(PipelineTask):
             state.skyCorr.append(bgModel1.toCcdBackground(state.detector, state.bbox)[0])
 
     def _restoreOriginalBackground(
-        self, calExp: ExposureF, calBkg: BackgroundList, detectorId: int
+        self, calExp: ExposureF, calBkg: BackgroundListLike, detectorId: int
     ) -> BackgroundList:
         """Add the calexp's original background back; return the inverted background list.
 
@@ -608,7 +650,7 @@ class SkyCorrectionTask(PipelineTask):
     def subtractSkyFrames(
         self,
         states: list[_DetectorState],
-        skyFrames: Sequence[Any],
+        skyFrames: Sequence[ExposureInput],
         cache: DetectorPixelCache,
         pool: DetectorPool,
         clock: WorkLedger,
@@ -617,8 +659,8 @@ class SkyCorrectionTask(PipelineTask):
 
         def fetch(index: int) -> ExposureF:
             with clock.measure("fetch"):
-                skyExp = _fetchExposure(skyFrames[index], "sky frame", index)
-            _countHandleGets(clock, "sky", skyFrames[index])
+                skyExp = fetchExposure(skyFrames[index], "sky frame", index)
+            clock.count("sky", countHandleGet(skyFrames[index]))
             return skyExp
 
         def measure(index: int, skyExp: ExposureF) -> tuple[tuple[np.ndarray, np.ndarray], BackgroundList]:
@@ -649,7 +691,7 @@ class SkyCorrectionTask(PipelineTask):
     def fitBgModel2(
         self,
         states: list[_DetectorState],
-        camera: Any,
+        camera: Camera,
         cache: DetectorPixelCache,
         pool: DetectorPool,
         clock: WorkLedger,
@@ -714,7 +756,7 @@ class SkyCorrectionTask(PipelineTask):
 
     @timeMethod
     def makeMosaics(
-        self, states: list[_DetectorState], camera: Any, pool: DetectorPool, clock: WorkLedger
+        self, states: list[_DetectorState], camera: Camera, pool: DetectorPool, clock: WorkLedger
     ) -> tuple[ImageF, ImageF]:
         """Binned focal-plane images of the corrected calexps and of the new background."""
         binning = self.config.binning
@@ -751,80 +793,9 @@ class SkyCorrectionTask(PipelineTask):
 # Helpers ---------------------------------------------------------------------------
 
 
-def _isDeferredHandle(source: Any) -> bool:
-    """Whether ``source`` re-reads from the Butler on ``get()`` (so needs no copy)."""
-    from lsst.daf.butler import DeferredDatasetHandle
-
-    return isinstance(source, DeferredDatasetHandle)
-
-
-def _dataIdDetector(source: Any) -> int | None:
-    dataId = getattr(source, "dataId", None)
-    if dataId is None:
-        return None
-    try:
-        return int(dataId["detector"])
-    except (KeyError, TypeError):
-        return None
-
-
-def _detectorOrder(calExps: Sequence[Any]) -> list[int]:
-    """Input indices sorted by detector id, read without fetching any pixels."""
-    detectorIds = []
-    for index, source in enumerate(calExps):
-        detectorId = _dataIdDetector(source)
-        if detectorId is None and hasattr(source, "getDetector") and source.getDetector() is not None:
-            detectorId = source.getDetector().getId()
-        if detectorId is None:
-            raise ValueError(
-                f"calexp #{index} has no detector and no data ID naming one; attach a detector "
-                "(exposure.setDetector(camera[id])) or pass a dataset handle with a 'detector' data ID"
-            )
-        detectorIds.append(detectorId)
-    duplicates = sorted({d for d in detectorIds if detectorIds.count(d) > 1})
-    if duplicates:
-        raise ValueError(f"detectors {duplicates} appear more than once in calExps")
-    return sorted(range(len(calExps)), key=detectorIds.__getitem__)
-
-
-def _fetchExposure(source: Any, what: str, index: int) -> ExposureF:
-    """Fetch an exposure once, as a private object the task may modify."""
-    detector = _dataIdDetector(source)
-    where = f"{what} #{index}" + (f" (detector {detector})" if detector is not None else "")
-    if hasattr(source, "getMaskedImage"):
-        return exposureFrom(source.clone())
-    if not hasattr(source, "get"):
-        raise TypeError(f"{where}: expected an exposure or a dataset handle, got {type(source).__name__}")
-    with readingInput(what, detector, index):
-        exposure = source.get()
-    if not hasattr(exposure, "getMaskedImage"):
-        raise TypeError(f"{where}: the handle returned {type(exposure).__name__}, not an exposure")
-    # An in-memory handle returns the caller's own object: copy it.
-    return exposureFrom(exposure if _isDeferredHandle(source) else exposure.clone())
-
-
-def _countHandleGets(ledger: WorkLedger, dataset: str, source: Any) -> None:
-    """Count one ``get()`` if ``source`` is a dataset handle (the fetch helpers call it once)."""
-    isDataset = any(hasattr(source, name) for name in ("getMaskedImage", "getImage", "array"))
-    ledger.count(dataset, 1 if hasattr(source, "get") and not isDataset else 0)
-
-
 def _nothing(item: object) -> None:
     """A fetch for passes that read only the pixel cache."""
     return None
-
-
-def _fetchBackgroundList(source: Any, detectorId: int) -> Any:
-    """A calexpBackground given as a background list or a dataset handle returning one."""
-    if hasattr(source, "get") and not hasattr(source, "getImage"):
-        with readingInput("calexpBackground", detectorId):
-            source = source.get()
-    if not hasattr(source, "getImage"):
-        raise TypeError(
-            f"calexpBackground for detector {detectorId}: expected a BackgroundList or a dataset "
-            f"handle returning one, got {type(source).__name__}"
-        )
-    return source
 
 
 def _blockAny(flags: np.ndarray, binning: int) -> np.ndarray:
@@ -834,44 +805,9 @@ def _blockAny(flags: np.ndarray, binning: int) -> np.ndarray:
     return blocks.any(axis=(1, 3))
 
 
-def _fetchImage(source: Any, what: str, detectorId: int) -> ImageF:
-    with readingInput(what, detectorId):
-        image = source.get() if hasattr(source, "get") and not hasattr(source, "array") else source
-    if not hasattr(image, "array"):
-        raise TypeError(f"{what} for detector {detectorId}: expected an image, got {type(image).__name__}")
-    return image
-
-
-def _detectorOf(calExp: ExposureF, source: Any, camera: Any, index: int) -> Any:
-    """The calexp's detector: its own, else the camera's detector named by the handle's data ID."""
-    detector = calExp.getDetector()
-    if detector is not None:
-        return detector
-    detectorId = _dataIdDetector(source)
-    if detectorId is None:
-        raise ValueError(
-            f"calexp #{index} has no detector and no data ID naming one; attach a detector "
-            "(exposure.setDetector(camera[id])) or pass a dataset handle with a 'detector' data ID"
-        )
-    try:
-        return camera[detectorId]
-    except (KeyError, IndexError, LookupError):
-        raise ValueError(f"calexp #{index}: detector {detectorId} is not in the camera") from None
-
-
-def _planeBits(mask: Mask, names: Sequence[str]) -> int:
-    """OR of the bits of the named planes this mask knows.
-
-    A plane missing from a mask's dictionary cannot be set in any pixel, so
-    leaving it out selects the same pixels as afw (which would add the plane).
-    """
-    known = mask.getMaskPlaneDict()
-    return int(mask.getPlaneBitMask([name for name in names if name in known]) if names else 0)
-
-
 def _badPixels(mask: Mask, names: Sequence[str]) -> np.ndarray:
     """Pixels that have any of the named planes set."""
-    return (mask.array & _planeBits(mask, names)) != 0
+    return (mask.array & knownPlaneBits(mask, names)) != 0
 
 
 def _nanPercentiles(values: np.ndarray, percents: Sequence[float]) -> list[float]:

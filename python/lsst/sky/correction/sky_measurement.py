@@ -24,6 +24,7 @@ __all__ = [
     "SkyStatsConfig",
 ]
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,8 +34,9 @@ import lsst.pex.config as pexConfig
 import lsst.utils.logging
 from lsst.pipe.base import Task
 
+from ._masks import knownPlaneBits
 from .afwlite.geom import Box2I, Point2I
-from .afwlite.image import ExposureF, ImageF, Mask, MaskedImageF, makeExposure
+from .afwlite.image import ExposureF, ImageF, MaskedImageF, makeExposure
 from .afwlite.math import (
     REDUCE_INTERP_ORDER,
     ApproximateControl,
@@ -117,6 +119,17 @@ class SkyStatsConfig(pexConfig.Config):
         doc="Mask planes whose pixels are left out of the samples.",
     )
 
+    def validate(self) -> None:
+        super().validate()
+        if not (math.isfinite(self.clip) and self.clip > 0):
+            raise pexConfig.FieldValidationError(
+                SkyStatsConfig.clip, self, f"clip must be positive, got {self.clip!r}"
+            )
+        if self.nIter < 1:
+            raise pexConfig.FieldValidationError(
+                SkyStatsConfig.nIter, self, f"nIter must be >= 1, got {self.nIter}"
+            )
+
 
 class SkyMeasurementConfig(pexConfig.Config):
     """Configuration of `SkyMeasurementTask`."""
@@ -136,6 +149,21 @@ class SkyMeasurementConfig(pexConfig.Config):
         dtype=SkyStatsConfig, doc="Statistics of the scale samples."
     )
 
+    def validate(self) -> None:
+        super().validate()
+        for field in (SkyMeasurementConfig.xNumSamples, SkyMeasurementConfig.yNumSamples):
+            value = getattr(self, field.name)
+            if value < 1:
+                raise pexConfig.FieldValidationError(field, self, f"{field.name} must be >= 1, got {value}")
+        if self.skyIter < 0:
+            raise pexConfig.FieldValidationError(
+                SkyMeasurementConfig.skyIter, self, f"skyIter must be >= 0, got {self.skyIter}"
+            )
+        if not (math.isfinite(self.skyRej) and self.skyRej > 0):
+            raise pexConfig.FieldValidationError(
+                SkyMeasurementConfig.skyRej, self, f"skyRej must be positive, got {self.skyRej!r}"
+            )
+
 
 def _describe(exposure: Any) -> str:
     """``"sky frame"`` plus the detector id when the exposure knows its detector."""
@@ -153,17 +181,6 @@ def _integerCard(metadata: Any, card: str, where: str) -> int:
     if not float(value).is_integer():
         raise ValueError(f"{where}: the metadata card {card} must be an integer, got {value!r}")
     return int(value)
-
-
-def _planeBits(mask: Mask, names: Sequence[str]) -> int:
-    """OR of the bits of the named planes this mask knows.
-
-    A plane missing from the mask's dictionary cannot be set in any pixel,
-    so leaving it out selects the same pixels.
-    """
-    known = mask.getMaskPlaneDict()
-    present = [name for name in names if name in known]
-    return int(mask.getPlaneBitMask(present)) if present else 0
 
 
 def _sampleLimits(length: int, nSamples: int) -> np.ndarray:
@@ -335,7 +352,7 @@ class SkyMeasurementTask(Task):
             )
         config = self.config.background
         sctrl = StatisticsControl()
-        sctrl.setAndMask(_planeBits(maskedImage.getMask(), config.mask))
+        sctrl.setAndMask(knownPlaneBits(maskedImage.getMask(), config.mask))
         sctrl.setNanSafe(True)
         nx = max(int(maskedImage.getWidth() / config.xBinSize + 0.5), 1)
         ny = max(int(maskedImage.getHeight() / config.yBinSize + 0.5), 1)
@@ -381,7 +398,7 @@ class SkyMeasurementTask(Task):
         if skyImage is None:
             raise ValueError("measureScale: the sky background list is empty")
         mask = maskedImage.getMask()
-        bad = (mask.array & _planeBits(mask, self.config.stats.mask)) != 0
+        bad = (mask.array & knownPlaneBits(mask, self.config.stats.mask)) != 0
         return self.measureScaleArrays(maskedImage.image.array, bad, skyImage.array)
 
     def measureScaleArrays(

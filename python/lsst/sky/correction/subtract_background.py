@@ -19,6 +19,7 @@ import numpy as np
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 
+from ._masks import knownPlaneBits
 from .afwlite import math as afwMath
 from .afwlite.image import ExposureF, ImageF, MaskedImageF
 
@@ -291,14 +292,13 @@ class SubtractBackgroundTask(pipeBase.Task):
     def _ignoredBits(self, maskedImage: MaskedImageF) -> int:
         """The bits of ``ignoredPixelMask``; planes the mask does not define are skipped."""
         planes = maskedImage.mask.getMaskPlaneDict()
-        known = [name for name in self.config.ignoredPixelMask if name in planes]
         missing = [name for name in self.config.ignoredPixelMask if name not in planes]
         if missing:
             self.log.warning(
                 "Mask planes %s in ignoredPixelMask are not defined in the image's mask; ignoring them.",
                 missing,
             )
-        return int(maskedImage.mask.getPlaneBitMask(known)) if known else 0
+        return knownPlaneBits(maskedImage.mask, self.config.ignoredPixelMask)
 
     def _approximateControl(
         self, bctrl: afwMath.BackgroundControl, width: int, height: int, binSizeX: int, binSizeY: int

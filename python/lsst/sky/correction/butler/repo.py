@@ -64,7 +64,7 @@ from lsst.daf.butler import (
 from lsst.daf.butler.registry import ConflictingDefinitionError
 from lsst.pipe.base import Instrument
 
-from ..storage_classes import STORAGE_CLASSES
+from .._storage_classes import STORAGE_CLASSES
 from .instrument import getInstrumentClass
 
 _LOG = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ def registerInstrument(
 def datasetTypeDefinitions(universe: DimensionUniverse) -> dict[str, DatasetType]:
     """The input dataset types of `SkyCorrectionTask`, plus ``skyCorrTruth``.
 
-    Storage classes come from `lsst.sky.correction.storage_classes.STORAGE_CLASSES`
+    Storage classes come from `lsst.sky.correction._storage_classes.STORAGE_CLASSES`
     (``AfwliteExposureF`` etc. without afw).
 
     Parameters
@@ -280,7 +280,7 @@ def _registerDatasetType(butler: Butler, datasetType: DatasetType) -> None:
         existing = butler.registry.getDatasetType(datasetType.name)
         raise ConflictingDefinitionError(
             f"dataset type {datasetType.name!r} already exists as {existing}; sky_correction needs "
-            f"{datasetType} (storage classes are chosen in lsst.sky.correction.storage_classes)"
+            f"{datasetType} (storage classes are chosen in lsst.sky.correction._storage_classes)"
         ) from error
 
 

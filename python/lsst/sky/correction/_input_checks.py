@@ -1,12 +1,12 @@
 """Checks that turn bad input into a clear error before it can do harm.
 
 `SkyCorrectionTask` calls these at the points where each input first becomes
-available: the lists handed to ``run`` (before any pixel is read), each
-dataset as it is fetched, and the configuration in ``validate()``.  Every
-message about a per-detector input starts with the dataset and the detector
-(`InputDataError`), so a failed quantum says which file to look at.  The
-catalogue of inputs and faults, with the message each one gives, is
-``docs/reliability.md``.
+available: the lists handed to ``run`` (before any pixel is read) and each
+dataset as it is fetched; the configuration is checked by each Config's
+``validate``.  Every message about a per-detector input starts with the
+dataset and the detector (`InputDataError`), so a failed quantum says which
+file to look at.  The catalogue of inputs and faults, with the message each
+one gives, is ``docs/reliability.md``.
 """
 
 from __future__ import annotations
@@ -16,91 +16,38 @@ __all__ = [
     "checkRatioImage",
     "checkRunInputs",
     "conformCalExpMask",
-    "getQuantumInputs",
     "noCommonDetectors",
-    "readingInput",
     "skyFrameImage",
-    "validateSkyCorrectionConfig",
 ]
 
-import contextlib
 import logging
-import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-import lsst.pex.config as pexConfig
 from lsst.pipe.base import NoWorkFound
 
-from .afw_interop import cameraFrom
+from ._afw_interop import cameraFrom
+from ._inputs import dataIdDetector, detectorIdOf, isBackgroundList, isExposure, isHandle, readingInput
 from .afwlite.geom import Box2I
 from .afwlite.image import DEFAULT_MASK_PLANES, ExposureF, ImageF
 from .afwlite.math import BackgroundList
 from .errors import InputDataError
 
 if TYPE_CHECKING:
-    from .sky_correction import SkyCorrectionConfig
     from .sky_measurement import SkyMeasurementTask
 
 _log = logging.getLogger(__name__)
-
-# What a failure to read an input can raise: the FITS readers (FitsError is a
-# RuntimeError), the Butler (ValueError around a formatter error,
-# FileNotFoundError, FileIntegrityError) and the file system.
-_READ_ERRORS = (OSError, ValueError, TypeError, KeyError, RuntimeError)
-
-# Interpolation styles a focal-plane background can use (FocalPlaneBackgroundConfig.interpolation).
-_FOCAL_PLANE_STYLES = ("CONSTANT", "LINEAR", "NATURAL_SPLINE", "AKIMA_SPLINE")
 
 
 # Run inputs ------------------------------------------------------------------------------------
 
 
-def _dataIdDetector(source: Any) -> int | None:
-    """The detector a dataset handle's data ID names, if any."""
-    dataId = getattr(source, "dataId", None)
-    if dataId is None:
-        return None
-    try:
-        return int(dataId["detector"])
-    except (KeyError, TypeError, ValueError):
-        return None
-
-
-def _attachedDetector(source: Any) -> int | None:
-    """The id of the detector an exposure carries, if any (never fetches a handle)."""
-    if not hasattr(source, "getDetector"):
-        return None
-    detector = source.getDetector()
-    return None if detector is None else int(detector.getId())
-
-
-def _detectorOf(source: Any) -> int | None:
-    """The detector of an input, from its data ID or its attached detector."""
-    detectorId = _dataIdDetector(source)
-    return detectorId if detectorId is not None else _attachedDetector(source)
-
-
-def _isHandle(source: Any) -> bool:
-    return hasattr(source, "get") and callable(source.get) and not hasattr(source, "array")
-
-
-def _isExposure(source: Any) -> bool:
-    return hasattr(source, "getMaskedImage")
-
-
-def _isBackgroundList(value: Any) -> bool:
-    # afwlite's or afw's (accepted through afw_interop), told apart by their API: a list
-    # with a full-resolution image and no bbox of its own (images and exposures have one).
-    if isinstance(value, BackgroundList):
-        return True
-    return hasattr(value, "getImage") and hasattr(value, "__len__") and not hasattr(value, "getBBox")
-
-
 def checkRunInputs(
-    config: SkyCorrectionConfig,
+    *,
+    needSkyFrames: bool,
+    needRatios: bool,
     calExps: Sequence[Any],
     calBkgs: Sequence[Any],
     skyFrames: Sequence[Any] | None,
@@ -111,8 +58,9 @@ def checkRunInputs(
 
     Parameters
     ----------
-    config : `SkyCorrectionConfig`
-        The task configuration (says which inputs are needed).
+    needSkyFrames, needRatios : `bool`
+        Whether the configuration uses sky frames (``doSky``) and ratio
+        images (``doApplyFlatBackgroundRatio``).
     calExps, calBkgs, skyFrames, ratios
         The per-detector inputs, in one order.
     camera
@@ -132,20 +80,20 @@ def checkRunInputs(
     if len(calExps) == 0:
         raise ValueError("SkyCorrectionTask.run needs at least one calexp; got an empty list")
     lengths = {"calExps": len(calExps), "calBkgs": len(calBkgs)}
-    if config.doSky:
+    if needSkyFrames:
         if skyFrames is None:
             raise ValueError("doSky is True but no skyFrames were given")
         lengths["skyFrames"] = len(skyFrames)
-    if config.doApplyFlatBackgroundRatio:
+    if needRatios:
         lengths["backgroundToPhotometricRatioHandles"] = len(ratios)
     if len(set(lengths.values())) != 1:
         raise ValueError(f"the per-detector input lists differ in length: {lengths}")
     if not (hasattr(camera, "getName") and hasattr(camera, "__iter__")):
         raise TypeError(f"camera: expected a Camera, got {type(camera).__name__}")
 
-    detectorIds = [_detectorOf(source) for source in calExps]
+    detectorIds = [detectorIdOf(source) for source in calExps]
     for position, (source, detectorId) in enumerate(zip(calExps, detectorIds, strict=True)):
-        if not (_isExposure(source) or _isHandle(source)):
+        if not (isExposure(source) or isHandle(source)):
             raise InputDataError(
                 "calexp",
                 detectorId,
@@ -153,7 +101,7 @@ def checkRunInputs(
                 position,
             )
     for position, (background, detectorId) in enumerate(zip(calBkgs, detectorIds, strict=True)):
-        if not (_isBackgroundList(background) or _isHandle(background)):
+        if not (isBackgroundList(background) or isHandle(background)):
             raise InputDataError(
                 "calexpBackground",
                 detectorId,
@@ -161,13 +109,13 @@ def checkRunInputs(
                 position,
             )
     aligned: list[tuple[str, Sequence[Any]]] = []
-    if config.doSky and skyFrames is not None:
+    if needSkyFrames and skyFrames is not None:
         aligned.append(("sky frame", skyFrames))
-    if config.doApplyFlatBackgroundRatio:
+    if needRatios:
         aligned.append(("background_to_photometric_ratio", ratios))
     for dataset, sources in aligned:
         for position, (source, detectorId) in enumerate(zip(sources, detectorIds, strict=True)):
-            if dataset == "sky frame" and not (_isExposure(source) or _isHandle(source)):
+            if dataset == "sky frame" and not (isExposure(source) or isHandle(source)):
                 raise InputDataError(
                     dataset,
                     detectorId,
@@ -175,7 +123,7 @@ def checkRunInputs(
                     position,
                 )
             # Sky frames carry no detector of their own; a handle's data ID does.
-            own = _dataIdDetector(source) if dataset == "sky frame" else _detectorOf(source)
+            own = dataIdDetector(source) if dataset == "sky frame" else detectorIdOf(source)
             if own is not None and detectorId is not None and own != detectorId:
                 raise InputDataError(
                     dataset,
@@ -212,64 +160,7 @@ def _idRanges(ids: Sequence[int]) -> str:
     return ", ".join(ranges) or "none"
 
 
-# Reading -----------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def readingInput(
-    dataset: str, detectorId: int | None, position: int | None = None, failure: str = "cannot be read"
-) -> Iterator[None]:
-    """Re-raise a failure to read or interpret an input as `InputDataError` naming it.
-
-    `InputDataError` raised inside passes through unchanged; the original
-    exception is kept as the cause.
-
-    Parameters
-    ----------
-    dataset : `str`
-        The dataset being read (``"calexp"``, ``"sky frame"``...).
-    detectorId : `int` or `None`
-        Its detector, when known.
-    position : `int`, optional
-        Its position in its input list (named when the detector is unknown).
-    failure : `str`
-        What went wrong, put before the original message.
-    """
-    try:
-        yield
-    except InputDataError:
-        raise
-    except _READ_ERRORS as error:
-        # Readers that know the dataset's name start with it; say it once.
-        detail = str(error).removeprefix(f"{dataset}: ")
-        raise InputDataError(dataset, detectorId, f"{failure}: {detail}", position) from error
-
-
-def getQuantumInputs(butlerQC: Any, inputRefs: Any) -> dict[str, Any]:
-    """``butlerQC.get(inputRefs)``, naming the dataset and detector that could not be read.
-
-    The calexps and sky frames are deferred (read later, through
-    `readingInput`); the calexpBackgrounds and the camera are read here.
-    When the bulk read fails, each of them is read again on its own to find
-    the one at fault.
-
-    Raises
-    ------
-    InputDataError
-        If a per-detector input cannot be read.
-    """
-    try:
-        return butlerQC.get(inputRefs)
-    except _READ_ERRORS as error:
-        for ref in getattr(inputRefs, "calBkgs", []):
-            try:
-                butlerQC.get(ref)
-            except _READ_ERRORS as culprit:
-                detectorId = _dataIdDetector(ref)
-                raise InputDataError(
-                    ref.datasetType.name, detectorId, f"cannot be read: {culprit}"
-                ) from error
-        raise
+# Quantum inputs --------------------------------------------------------------------------------
 
 
 def noCommonDetectors(detectorSets: Mapping[str, set[int]]) -> NoWorkFound:
@@ -281,17 +172,9 @@ def noCommonDetectors(detectorSets: Mapping[str, set[int]]) -> NoWorkFound:
 # Per-detector checks, as each input is read ------------------------------------------------------
 
 
-def _configuredMaskPlanes(config: SkyCorrectionConfig) -> dict[str, Sequence[str]]:
-    """The mask-plane lists the task itself reads, by config field."""
-    fields: dict[str, Sequence[str]] = {"bgModel1.mask": config.bgModel1.mask}
-    if config.doBgModel2:
-        fields["bgModel2.mask"] = config.bgModel2.mask
-    if config.doSky:
-        fields["sky.stats.mask"] = config.sky.stats.mask
-    return fields
-
-
-def conformCalExpMask(calExp: ExposureF, config: SkyCorrectionConfig, detectorId: int) -> None:
+def conformCalExpMask(
+    calExp: ExposureF, configuredPlanes: Mapping[str, Sequence[str]], detectorId: int
+) -> None:
     """Give a calexp's mask every default plane, as afw's shared plane dictionary does.
 
     A mask read from a file knows only the planes of its ``MP_*`` cards.  In
@@ -300,6 +183,16 @@ def conformCalExpMask(calExp: ExposureF, config: SkyCorrectionConfig, detectorId
     just never set.  This gives the task's private copy of the calexp the
     same: missing default planes are added, unset, to a private copy of the
     plane dictionary (the caller's mask is not touched).
+
+    Parameters
+    ----------
+    calExp : `ExposureF`
+        The task's private copy of the calexp.
+    configuredPlanes : `~collections.abc.Mapping`
+        The mask-plane lists the configuration reads, by config field name
+        (``"bgModel1.mask"``...), for the message about an unknown plane.
+    detectorId : `int`
+        The calexp's detector, for messages.
 
     Raises
     ------
@@ -310,7 +203,7 @@ def conformCalExpMask(calExp: ExposureF, config: SkyCorrectionConfig, detectorId
     """
     mask = calExp.mask
     known = mask.getMaskPlaneDict()
-    for field, names in _configuredMaskPlanes(config).items():
+    for field, names in configuredPlanes.items():
         for name in names:
             if name not in known and name not in DEFAULT_MASK_PLANES:
                 raise InputDataError(
@@ -433,63 +326,3 @@ def skyFrameImage(
     # columns spoilt by inf) leaves non-finite pixels, which would reach skyCorr.
     _checkFinite(image.array, "sky frame", detectorId, "its interpolated image")
     return skyBackground, image
-
-
-# Configuration -------------------------------------------------------------------------------------
-
-
-def _fail(config: pexConfig.Config, name: str, message: str) -> None:
-    raise pexConfig.FieldValidationError(type(config)._fields[name], config, message)
-
-
-def _checkFocalPlaneModel(model: Any) -> None:
-    if not (math.isfinite(model.minFrac) and 0.0 <= model.minFrac <= 1.0):
-        _fail(model, "minFrac", f"minFrac must be a fraction in [0, 1], got {model.minFrac!r}")
-    if model.interpolation not in _FOCAL_PLANE_STYLES:
-        _fail(
-            model,
-            "interpolation",
-            f"a focal-plane background needs one of {', '.join(_FOCAL_PLANE_STYLES)}, "
-            f"got {model.interpolation!r}",
-        )
-    if model.doSmooth and not (math.isfinite(model.smoothScale) and model.smoothScale > 0):
-        _fail(model, "smoothScale", f"smoothScale must be positive with doSmooth, got {model.smoothScale!r}")
-    if any(not name for name in model.mask):
-        _fail(model, "mask", f"mask plane names must not be empty, got {list(model.mask)}")
-
-
-def validateSkyCorrectionConfig(config: SkyCorrectionConfig) -> None:
-    """Check the fields of the parts of a `SkyCorrectionConfig` that will run.
-
-    Called by `SkyCorrectionConfig.validate`.  Each failure is a
-    `lsst.pex.config.FieldValidationError` naming the field by its full
-    path (e.g. ``Field 'bgModel2.minFrac' failed validation: ...``).
-    """
-    _checkFocalPlaneModel(config.bgModel1)
-    if config.doBgModel2:
-        _checkFocalPlaneModel(config.bgModel2)
-    if config.doSky:
-        sky = config.sky.value
-        for name in ("xNumSamples", "yNumSamples"):
-            if getattr(sky, name) < 1:
-                _fail(sky, name, f"{name} must be >= 1, got {getattr(sky, name)}")
-        if sky.skyIter < 0:
-            _fail(sky, "skyIter", f"skyIter must be >= 0, got {sky.skyIter}")
-        if not (math.isfinite(sky.skyRej) and sky.skyRej > 0):
-            _fail(sky, "skyRej", f"skyRej must be positive, got {sky.skyRej!r}")
-        if not (math.isfinite(sky.stats.clip) and sky.stats.clip > 0):
-            _fail(sky.stats, "clip", f"clip must be positive, got {sky.stats.clip!r}")
-        if sky.stats.nIter < 1:
-            _fail(sky.stats, "nIter", f"nIter must be >= 1, got {sky.stats.nIter}")
-    if config.doMaskObjects:
-        maskObjects = config.maskObjects.value
-        if maskObjects.nIter < 1:
-            _fail(maskObjects, "nIter", f"nIter must be >= 1, got {maskObjects.nIter}")
-        if not (math.isfinite(maskObjects.detectSigma) and maskObjects.detectSigma > 0):
-            _fail(
-                maskObjects, "detectSigma", f"detectSigma must be positive, got {maskObjects.detectSigma!r}"
-            )
-    if config.cacheDirectory is not None and not config.cacheDirectory.strip():
-        _fail(
-            config, "cacheDirectory", "cacheDirectory must be a directory path or None, got an empty string"
-        )
