@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["InputDataError", "NoUsableBackgroundSuperpixelsError", "describeInput"]
+__all__ = ["InputDataError", "NoUsableBackgroundSuperpixelsError", "describeExposure", "describeInput"]
+
+from typing import Any
 
 from lsst.pipe.base import AlgorithmError
 
@@ -74,3 +76,26 @@ def describeInput(dataset: str, detectorId: int | None, position: int | None = N
     if position is not None:
         return f"{dataset} #{position}"
     return dataset
+
+
+def describeExposure(exposure: Any, dataset: str | None = None) -> str:
+    """How to name an exposure in a message, by its detector when it carries one.
+
+    Parameters
+    ----------
+    exposure
+        An afw or afwlite exposure.
+    dataset : `str`, optional
+        What the exposure is (``"sky frame"``...).
+
+    Returns
+    -------
+    name : `str`
+        ``"<dataset> of detector <id>"`` or ``"<dataset>"`` when ``dataset``
+        is given; otherwise ``"detector <id>"`` or ``"exposure <bbox>"``.
+    """
+    getDetector = getattr(exposure, "getDetector", None)
+    detector = getDetector() if getDetector is not None else None
+    if dataset is not None:
+        return dataset if detector is None else f"{dataset} of detector {detector.getId()}"
+    return f"detector {detector.getId()}" if detector is not None else f"exposure {exposure.getBBox()}"

@@ -49,12 +49,13 @@ from .afwlite.math import (
     Interpolate,
     InvalidParameterError,
     StatisticsControl,
+    WarpingControl,
     computeGroupStatistics,
     lookupMaxInterpStyle,
     makeInterpolate,
     stringToInterpStyle,
+    warpImage,
 )
-from .afwlite.math._warp import WarpingControl, warpImage
 
 _log = logging.getLogger(__name__)
 

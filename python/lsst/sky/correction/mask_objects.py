@@ -21,7 +21,8 @@ import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 
 from .afwlite.image import ExposureF
-from .detection import SmoothedPlanes, SourceDetectionConfig, SourceDetectionTask, _describe
+from .detection import SmoothedPlanes, SourceDetectionConfig, SourceDetectionTask
+from .errors import describeExposure
 from .subtract_background import SubtractBackgroundConfig, SubtractBackgroundTask
 
 
@@ -202,7 +203,8 @@ class MaskObjectsTask(pipeBase.Task):
             unmasked = image.array[~isBad]
             if unmasked.size == 0:
                 raise ValueError(
-                    f"{_describe(exposure)}: every pixel is masked; there is no median to replace them with"
+                    f"{describeExposure(exposure)}: every pixel is masked; "
+                    "there is no median to replace them with"
                 )
             replace = np.median(unmasked)
         image.array[isBad] = replace

@@ -50,6 +50,7 @@ from .afwlite.math import (
     stringToInterpStyle,
     stringToStatisticsProperty,
 )
+from .errors import describeExposure
 
 #: The metadata cards holding a sky frame's full-resolution bounding box (inclusive).
 BOX_CARDS = ("BOX.MINX", "BOX.MINY", "BOX.MAXX", "BOX.MAXY")
@@ -165,12 +166,6 @@ class SkyMeasurementConfig(pexConfig.Config):
             )
 
 
-def _describe(exposure: Any) -> str:
-    """``"sky frame"`` plus the detector id when the exposure knows its detector."""
-    detector = exposure.getDetector() if hasattr(exposure, "getDetector") else None
-    return "sky frame" if detector is None else f"sky frame of detector {detector.getId()}"
-
-
 def _integerCard(metadata: Any, card: str, where: str) -> int:
     """The integer value of ``card``; a clear error if it is absent or not an integer."""
     if card not in metadata:
@@ -272,7 +267,7 @@ class SkyMeasurementTask(Task):
             (the message names the card, and the detector when the exposure
             has one), or the box is smaller than the stats image.
         """
-        where = _describe(bgExp)
+        where = describeExposure(bgExp, "sky frame")
         metadata = bgExp.getMetadata()
         xMin, yMin, xMax, yMax = (_integerCard(metadata, card, where) for card in BOX_CARDS)
         if xMax < xMin or yMax < yMin:

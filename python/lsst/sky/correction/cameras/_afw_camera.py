@@ -9,8 +9,7 @@ import os
 from astropy.io import fits
 
 from ..afwlite.cameraGeom import Camera
-from ..afwlite.fits._archive import cameraFromArchive
-from ..afwlite.fits._errors import FitsError
+from ..afwlite.fits import FitsError, cameraFromArchive
 
 
 def readAfwCameraFits(path: str | os.PathLike[str]) -> Camera:
