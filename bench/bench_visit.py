@@ -66,7 +66,7 @@ def tinyConfig(config: SkyCorrectionConfig) -> None:
 
 def cameraAndSimulation(name: str) -> tuple[Any, SimulationConfig]:
     if name == TINY:
-        from lsst.sky.correction.butler.instrument import makeTinyCamera
+        from lsst.sky.correction.testing import makeTinyCamera
 
         return makeTinyCamera(), SimulationConfig().replace(**TINY_SIMULATION)
     return getCamera(name), SimulationConfig()

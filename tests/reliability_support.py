@@ -25,9 +25,8 @@ from lsst.sky.correction.afwlite.image import ExposureF, ImageF
 from lsst.sky.correction.afwlite.math import (
     BackgroundList,
 )
-from lsst.sky.correction.butler import makeTinyCamera
 from lsst.sky.correction.sky_measurement import SkyMeasurementTask
-from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame
+from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, makeTinyCamera
 
 PEDESTAL = 1000.0
 SKY_SCALE = 40.0

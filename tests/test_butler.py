@@ -39,16 +39,17 @@ from lsst.sky.correction.afwlite.math import (
 )
 from lsst.sky.correction.butler import (
     INSTRUMENTS,
+    TEST_INSTRUMENTS,
     RepoCollections,
     createRepo,
+    getInstrumentClass,
     initRepo,
-    makeTinyCamera,
     registerOutputDatasetTypes,
     writeVisit,
 )
 from lsst.sky.correction.cameras import getCamera
 from lsst.sky.correction.sky_measurement import SkyMeasurementTask
-from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, putQuantumInputs
+from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, makeTinyCamera, putQuantumInputs
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
@@ -601,12 +602,12 @@ def test_real_quantum_writes_valid_outputs(testCollection: Butler) -> None:
 
 def test_every_instrument_registers(tmp_path: Path) -> None:
     butler = initRepo(tmp_path / "all", "LSSTCam")
-    for name in INSTRUMENTS:
+    for name in [*INSTRUMENTS, *TEST_INSTRUMENTS]:
         if name != "LSSTCam":
             initRepo(tmp_path / "all", name)
     butler = Butler.from_config(str(tmp_path / "all"))
     records = {r.name: r for r in butler.registry.queryDimensionRecords("instrument")}
-    assert set(records) == set(INSTRUMENTS)
+    assert set(records) == set(INSTRUMENTS) | set(TEST_INSTRUMENTS)
     assert records["HSC"].class_name == "lsst.sky.correction.butler.instrument.HSC"
     lsst = {r.full_name: r for r in butler.registry.queryDimensionRecords("detector", instrument="LSSTCam")}
     assert len(lsst) == len(getCamera("LSSTCam"))
@@ -634,7 +635,7 @@ def test_instrument_applies_the_shipped_config_overrides() -> None:
     INSTRUMENTS["HSC"]().applyConfigOverrides(SkyCorrectionTask._DefaultName, config)
     assert config.bgModel1.pixelSize == 0.015 and config.bgModel2.minFrac == 0.5
     tiny = SkyCorrectionConfig()
-    INSTRUMENTS["TinyCam"]().applyConfigOverrides(SkyCorrectionTask._DefaultName, tiny)
+    getInstrumentClass("TinyCam")().applyConfigOverrides(SkyCorrectionTask._DefaultName, tiny)
     assert tiny.bgModel1.pixelSize == SkyCorrectionConfig().bgModel1.pixelSize  # none shipped
 
 

@@ -320,8 +320,8 @@ def test_figures_from_run_outputs(tmp_path: object) -> None:
     import matplotlib.image
 
     from lsst.sky.correction import SkyCorrectionTask
-    from lsst.sky.correction.butler import makeTinyCamera
     from lsst.sky.correction.simulation import SimulationConfig, VisitSimulator
+    from lsst.sky.correction.testing import makeTinyCamera
     from lsst.sky.correction.validation import figuresFromRun
 
     camera = makeTinyCamera()
@@ -358,8 +358,8 @@ def test_runner_on_a_small_simulated_visit(tmp_path: object) -> None:
     import json
     from pathlib import Path
 
-    from lsst.sky.correction.butler import makeTinyCamera
     from lsst.sky.correction.simulation import SimulationConfig
+    from lsst.sky.correction.testing import makeTinyCamera
     from lsst.sky.correction.validation import (
         ValidationRunConfig,
         replotValidation,

@@ -5,7 +5,7 @@
   package data (``lsst.sky.correction/configs/*.yaml``), linked from a
   repository's ``butler.yaml``.
 * `instrument`: `~lsst.pipe.base.Instrument` subclasses without obs_*
-  packages (LSSTCam, LSSTComCam, HSC, DECam, DummyCam, TinyCam).
+  packages (LSSTCam, LSSTComCam, HSC, DECam; the test instruments are in `lsst.sky.correction.testing`).
 * `repo`: `initRepo` and `writeVisit`.
 * `simulate`: `writeSimulatedVisit` (a simulated visit, detector by detector).
 * `cli`: the ``butler sky-correction-*`` subcommands.

@@ -46,6 +46,7 @@ from ..afwlite.geom import Box2I
 from ..afwlite.image import PARENT, ExposureF, ImageF, ImageOrigin
 from ..afwlite.math import BackgroundList
 from ..cameras import readCameraFile, writeCameraFile
+from ._instrument_names import INSTRUMENT_CLASS_NAMES
 
 _LOG = logging.getLogger(__name__)
 
@@ -225,20 +226,26 @@ class AfwliteCameraFormatter(FormatterV2):
 
 @functools.cache
 def _instrumentCamera(instrumentName: str, className: str | None) -> Camera | None:
-    """The camera of one of sky_correction's instruments, or `None` for other instruments."""
-    from .instrument import INSTRUMENTS, SkyCorrectionInstrument
+    """The camera of the instrument a data ID names, when sky_correction can build it.
 
-    cls: Any = None
-    if className:
+    The instrument's class (from its dimension record, else from
+    sky_correction's own instruments by name) is asked for its camera when
+    it offers ``makeCamera``, as every `SkyCorrectionInstrument` does;
+    `None` for any other instrument.
+    """
+    from lsst.utils import doImportType
+
+    for name in (className, INSTRUMENT_CLASS_NAMES.get(instrumentName)):
+        if not name:
+            continue
         try:
-            from lsst.utils import doImportType
-
-            cls = doImportType(className)
+            cls: Any = doImportType(name)
         except (ImportError, TypeError):
-            cls = None
-    if not (isinstance(cls, type) and issubclass(cls, SkyCorrectionInstrument)):
-        cls = INSTRUMENTS.get(instrumentName)
-    return None if cls is None else cls.makeCamera()
+            continue
+        makeCamera = getattr(cls, "makeCamera", None)
+        if callable(makeCamera):
+            return makeCamera()
+    return None
 
 
 class AfwliteImageDelegate(StorageClassDelegate):

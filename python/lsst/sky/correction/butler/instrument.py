@@ -3,9 +3,9 @@
 Each class is an `lsst.pipe.base.Instrument` whose camera is an afwlite
 `~lsst.sky.correction.afwlite.cameraGeom.Camera`: the four shipped cameras
 (`LSSTCam`, `LSSTComCam`, `HSC`, `DECam`, from
-`lsst.sky.correction.cameras.getCamera`) and two test cameras (`DummyCam`,
-obs_base's two-detector geometry, and `TinyCam`, four small rotated
-detectors for fast end-to-end tests).
+`lsst.sky.correction.cameras.getCamera`).  The test instruments
+(``DummyCam``, ``TinyCam``) live in `lsst.sky.correction.testing`;
+`getInstrumentClass` knows their short names.
 
 ``register`` inserts the instrument, its detectors (id, full_name, purpose,
 and raft/name_in_raft where the names have them) and a few physical filters.
@@ -19,14 +19,12 @@ from __future__ import annotations
 __all__ = [
     "HSC",
     "INSTRUMENTS",
+    "TEST_INSTRUMENTS",
     "DECam",
-    "DummyCam",
     "LSSTCam",
     "LSSTComCam",
     "SkyCorrectionInstrument",
-    "TinyCam",
     "getInstrumentClass",
-    "makeTinyCamera",
 ]
 
 import re
@@ -36,10 +34,9 @@ from typing import Any, ClassVar
 from lsst.daf.butler import DataId, FormatterV2, Registry
 from lsst.pipe.base import Instrument
 
-from ..afwlite.cameraGeom import Camera, Detector, DetectorType, Orientation, degrees
-from ..afwlite.geom import Box2I, Extent2D, Extent2I, Point2D, Point2I
+from ..afwlite.cameraGeom import Camera, Detector, DetectorType
 from ..cameras import getCamera
-from ..testing import makeDummyCamera
+from ._instrument_names import INSTRUMENT_CLASS_NAMES
 
 # LSST-style detector names: raft and sensor, e.g. "R22_S11" or "R00_SG0".
 _RAFT_NAME = re.compile(r"^(R[0-9X]{2})_(S[0-9A-Z]{2,3})$")
@@ -237,72 +234,14 @@ class DECam(SkyCorrectionInstrument):
     )
 
 
-class DummyCam(SkyCorrectionInstrument):
-    """obs_base's two-detector test camera (`lsst.sky.correction.testing.makeDummyCamera`)."""
-
-    cameraName = "DummyCam"
-    raftNames = True
-    filterDefinitions = (("dummy_g", "g"), ("dummy_r", "r"), ("dummy_i", "i"))
-
-    @classmethod
-    def makeCamera(cls) -> Camera:
-        return makeDummyCamera()
-
-
-# TinyCam: four 256 x 200 detectors of 10 micron pixels around the focal-plane
-# origin, rotated by 0, 90, 180 and 270 degrees: (id, name, centre in mm, yaw).
-TINY_DIMENSIONS = Extent2I(256, 200)
-TINY_PIXEL_SIZE_MM = 0.010
-_TINY_LAYOUT = (
-    (0, "R00_S00", (-1.7, -1.7), 0.0),
-    (1, "R00_S01", (1.7, -1.7), 90.0),
-    (2, "R00_S11", (1.7, 1.7), 180.0),
-    (3, "R00_S10", (-1.7, 1.7), 270.0),
-)
-
-
-def makeTinyCamera() -> Camera:
-    """Build ``TinyCam``: four small rotated detectors, for fast end-to-end tests.
-
-    Returns
-    -------
-    camera : `~lsst.sky.correction.afwlite.cameraGeom.Camera`
-        Camera ``"TinyCam"``: SCIENCE detectors 0-3 (``R00_S00``,
-        ``R00_S01``, ``R00_S11``, ``R00_S10``), each 256 x 200 pixels of
-        0.010 mm, centred at (-1.7, -1.7), (1.7, -1.7), (1.7, 1.7) and
-        (-1.7, 1.7) mm with yaw 0, 90, 180 and 270 degrees.  The focal plane
-        is about 6 x 6 mm.
-    """
-    centre = Point2D((TINY_DIMENSIONS.x - 1) / 2, (TINY_DIMENSIONS.y - 1) / 2)
-    detectors = [
-        Detector(
-            name,
-            detectorId,
-            bbox=Box2I(Point2I(0, 0), TINY_DIMENSIONS),
-            orientation=Orientation((x, y, 0.0), centre, yaw * degrees),
-            pixelSize=Extent2D(TINY_PIXEL_SIZE_MM, TINY_PIXEL_SIZE_MM),
-            type=DetectorType.SCIENCE,
-        )
-        for detectorId, name, (x, y), yaw in _TINY_LAYOUT
-    ]
-    return Camera("TinyCam", detectors)
-
-
-class TinyCam(SkyCorrectionInstrument):
-    """Four 256 x 200 rotated detectors (`makeTinyCamera`), for fast tests and demos."""
-
-    cameraName = "TinyCam"
-    raftNames = True
-    filterDefinitions = (("tiny_g", "g"), ("tiny_r", "r"), ("tiny_i", "i"))
-
-    @classmethod
-    def makeCamera(cls) -> Camera:
-        return makeTinyCamera()
-
-
 #: The instruments sky_correction provides, by name.
 INSTRUMENTS: dict[str, type[SkyCorrectionInstrument]] = {
-    cls.cameraName: cls for cls in (LSSTCam, LSSTComCam, HSC, DECam, DummyCam, TinyCam)
+    cls.cameraName: cls for cls in (LSSTCam, LSSTComCam, HSC, DECam)
+}
+
+#: The test instruments (`lsst.sky.correction.testing`), by name, as dotted class names.
+TEST_INSTRUMENTS: dict[str, str] = {
+    name: className for name, className in INSTRUMENT_CLASS_NAMES.items() if name not in INSTRUMENTS
 }
 
 
@@ -323,6 +262,7 @@ def getInstrumentClass(name: str) -> type[Instrument]:
     """
     if name in INSTRUMENTS:
         return INSTRUMENTS[name]
+    name = INSTRUMENT_CLASS_NAMES.get(name, name)
     if "." in name:
         from lsst.utils import doImportType
 
@@ -330,4 +270,5 @@ def getInstrumentClass(name: str) -> type[Instrument]:
         if not (isinstance(cls, type) and issubclass(cls, Instrument)):
             raise TypeError(f"{name} is not an lsst.pipe.base.Instrument subclass")
         return cls
-    raise KeyError(f"unknown instrument {name!r}; known: {', '.join(INSTRUMENTS)} (or a dotted class name)")
+    known = ", ".join([*INSTRUMENTS, *TEST_INSTRUMENTS])
+    raise KeyError(f"unknown instrument {name!r}; known: {known} (or a dotted class name)")

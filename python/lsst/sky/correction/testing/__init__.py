@@ -1,4 +1,5 @@
-"""Helpers for tests of code that uses sky_correction's afw-shaped objects."""
+"""Helpers for tests of code that uses sky_correction: small datasets, test cameras and instruments."""
 
+from ..cameras import makeDummyCamera, makeTinyCamera
 from ._datasets import *
-from ._dummy_camera import *
+from ._instruments import *
