@@ -163,7 +163,9 @@ def focal_plane_coordinates(detector: Any) -> tuple[np.ndarray, np.ndarray]:
 
     bbox = detector.getBBox()
     y, x = np.mgrid[bbox.getMinY() : bbox.getMaxY() + 1, bbox.getMinX() : bbox.getMaxX() + 1]
-    fp = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward(np.stack([x.ravel(), y.ravel()]).astype(float))
+    fp = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward(
+        np.stack([x.ravel(), y.ravel()]).astype(float)
+    )
     return fp[0].reshape(x.shape), fp[1].reshape(y.shape)
 
 
