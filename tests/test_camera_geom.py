@@ -268,21 +268,22 @@ def test_nquarter_documented_examples():
 def test_transform_input_forms_agree():
     transform = TransformPoint2ToPoint2([[0.0, -2.0], [3.0, 0.5]], [10.0, -1.0])
     rng = np.random.default_rng(3)
-    xy = rng.normal(size=(7, 2))
-    expected = xy @ np.array([[0.0, -2.0], [3.0, 0.5]]).T + [10.0, -1.0]
+    xy = rng.normal(size=(2, 7))  # afw's (nAxes, nPoints) layout
+    expected = np.array([[0.0, -2.0], [3.0, 0.5]]) @ xy + np.array([[10.0], [-1.0]])
     np.testing.assert_allclose(transform.applyForward(xy), expected, rtol=1e-15)
-    x, y = transform.applyForward((xy[:, 0], xy[:, 1]))
-    np.testing.assert_array_equal(np.stack([x, y], axis=1), transform.applyForward(xy))
-    points = transform.applyForward([Point2D(*p) for p in xy])
+    x, y = transform.applyForward((xy[0], xy[1]))
+    np.testing.assert_array_equal(np.stack([x, y]), transform.applyForward(xy))
+    points = transform.applyForward([Point2D(*p) for p in xy.T])
     assert all(isinstance(p, Point2D) for p in points)
-    np.testing.assert_array_equal(np.array([tuple(p) for p in points]), transform.applyForward(xy))
-    single = transform.applyForward(Point2D(*xy[0]))
-    assert isinstance(single, Point2D) and tuple(single) == tuple(transform.applyForward(xy)[0])
-    grid = rng.normal(size=(3, 4, 2))
-    assert transform.applyForward(grid).shape == (3, 4, 2)
+    np.testing.assert_array_equal(np.array([tuple(p) for p in points]).T, transform.applyForward(xy))
+    single = transform.applyForward(Point2D(*xy[:, 0]))
+    assert isinstance(single, Point2D) and tuple(single) == tuple(transform.applyForward(xy)[:, 0])
+    grid = rng.normal(size=(3, 4))
+    gx, gy = transform.applyForward((grid, grid + 1.0))
+    assert gx.shape == gy.shape == (3, 4)
     assert transform.applyForward([]) == []
-    with pytest.raises(ValueError, match=r"\(\.\.\., 2\)"):
-        transform.applyForward(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"\(nAxes, nPoints\)"):
+        transform.applyForward(np.zeros((3, 2)))
     with pytest.raises(TypeError, match="cannot transform"):
         transform.applyForward("points")
 
@@ -391,7 +392,7 @@ def test_camera_transforms_between_detectors():
     camera = Camera("Toy", [a, b])
     pa, pb = CameraSys(PIXELS, "A"), CameraSys(PIXELS, "B")
     rng = np.random.default_rng(11)
-    xy = rng.uniform(0, 100, (50, 2))
+    xy = rng.uniform(0, 100, (2, 50))
     expected = b.transform(a.transform(xy, PIXELS, FOCAL_PLANE), FOCAL_PLANE, PIXELS)
     np.testing.assert_allclose(camera.transform(xy, pa, pb), expected, rtol=0, atol=1e-9)
     np.testing.assert_array_equal(camera.transform(xy, pa, FOCAL_PLANE), a.transform(xy, PIXELS, FOCAL_PLANE))
@@ -476,10 +477,10 @@ def test_fixture_detector_agrees_with_archived_ast_winmap(path):
     np.testing.assert_allclose(invert_affine(matrix, offset)[0], np.diag([0.02, 0.02]), rtol=1e-15)
     np.testing.assert_allclose(invert_affine(matrix, offset)[1], [0.01, 0.01], rtol=1e-15)
     rng = np.random.default_rng(5)
-    fp = rng.uniform(-0.1, 0.3, (200, 2))
+    fp = rng.uniform(-0.1, 0.3, (2, 200))
     ours = detector.transform(fp, FOCAL_PLANE, PIXELS)
-    np.testing.assert_allclose(ours, fp @ matrix.T + offset, rtol=0, atol=1e-12)
-    pixels = rng.uniform(-0.5, 9.5, (200, 2))
+    np.testing.assert_allclose(ours, matrix @ fp + offset[:, np.newaxis], rtol=0, atol=1e-12)
+    pixels = rng.uniform(-0.5, 9.5, (2, 200))
     np.testing.assert_allclose(
         detector.transform(pixels, PIXELS, FOCAL_PLANE), 0.02 * pixels + 0.01, atol=1e-15
     )

@@ -173,7 +173,7 @@ def test_forward_inverse_identity_every_detector(name):
             (bbox.getMinX() - 100, bbox.getMinY() - 100),
             (bbox.getMaxX() + 100, bbox.getMaxY() + 100),
             (500, 2),
-        )
+        ).T
         fp = detector.transform(pixels, PIXELS, FOCAL_PLANE)
         np.testing.assert_allclose(detector.transform(fp, FOCAL_PLANE, PIXELS), pixels, rtol=0, atol=1e-9)
         transform = detector.getTransform(FOCAL_PLANE, PIXELS)

@@ -36,7 +36,10 @@ def test_box2i_contains_and_clip() -> None:
 def test_box2i_empty_and_nonpositive_dimensions() -> None:
     assert Box2I().isEmpty()
     assert Box2I(Point2I(3, 3), Extent2I(0, 5)).isEmpty()
-    assert Box2I(Point2I(3, 3), Extent2I(-1, 5)).isEmpty()
+    # lsst.geom Box2I(corner, dimensions, invert=True): a negative dimension extends the
+    # box the other way from the corner (lsst/geom src/Box.cc); invert=False gives an empty box.
+    assert Box2I(Point2I(3, 3), Extent2I(-1, 5)) == Box2I(Point2I(3, 3), Extent2I(1, 5))
+    assert Box2I(Point2I(3, 3), Extent2I(-1, 5), invert=False).isEmpty()
 
 
 def test_box2i_grow_shift_include() -> None:

@@ -163,8 +163,10 @@ def focal_plane_coordinates(detector: Any) -> tuple[np.ndarray, np.ndarray]:
 
     bbox = detector.getBBox()
     y, x = np.mgrid[bbox.getMinY() : bbox.getMaxY() + 1, bbox.getMinX() : bbox.getMaxX() + 1]
-    fp = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward(np.stack([x, y], axis=-1).astype(float))
-    return fp[..., 0], fp[..., 1]
+    fp = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward(
+        np.stack([x.ravel(), y.ravel()]).astype(float)
+    )
+    return fp[0].reshape(x.shape), fp[1].reshape(y.shape)
 
 
 def small_visit(sky: Any, noise: float = 5.0, seed: int = 3) -> Visit:

@@ -8,8 +8,9 @@ it, ``getEnd()`` one past it.  ``Box2D`` is a floating-point box; converting a
 
 from __future__ import annotations
 
-__all__ = ["Box2D", "Box2I", "Extent2D", "Extent2I", "Point2D", "Point2I"]
+__all__ = ["EXPAND", "SHRINK", "Box2D", "Box2I", "EdgeHandling", "Extent2D", "Extent2I", "Point2D", "Point2I"]
 
+import enum
 import math
 import sys
 from collections.abc import Iterator
@@ -22,9 +23,20 @@ class _Pair:
     __slots__ = ("_x", "_y")
     _cast: Any = float
 
-    def __init__(self, x: Any = 0, y: Any = 0) -> None:
-        if y == 0 and isinstance(x, _Pair | tuple | list):
-            x, y = x[0], x[1]
+    def __init__(self, x: Any = 0, y: Any = None) -> None:
+        if y is None:
+            if isinstance(x, _Pair | tuple | list):
+                if isinstance(self, Extent2I | Point2I) and isinstance(x, Extent2D | Point2D):
+                    # lsst.geom converts float coordinates to integers only explicitly
+                    # (Point2I(Point2D) rounds; Extent2I has no float constructor).
+                    if isinstance(self, Extent2I):
+                        raise TypeError(
+                            "lsst.geom has no Extent2I(Extent2D); use floor/ceil/truncate explicitly"
+                        )
+                x, y = x[0], x[1]
+            else:
+                # lsst.geom's one-value constructor sets every component: Extent2I(3) == (3, 3).
+                y = x
         self._x = self._cast(x)
         self._y = self._cast(y)
 
@@ -73,20 +85,43 @@ class Extent2I(_Pair):
     __slots__ = ()
     _cast = int
 
-    def __add__(self, other: Extent2I) -> Extent2I:
-        return Extent2I(self._x + other.x, self._y + other.y)
+    def __add__(self, other: Any) -> Any:
+        # lsst.geom: Extent2I + Extent2D is an Extent2D, Extent + Point a Point.
+        if isinstance(other, Extent2I):
+            return Extent2I(self._x + other.x, self._y + other.y)
+        if isinstance(other, Extent2D):
+            return Extent2D(self._x + other.x, self._y + other.y)
+        if isinstance(other, Point2I):
+            return Point2I(self._x + other.x, self._y + other.y)
+        if isinstance(other, Point2D):
+            return Point2D(self._x + other.x, self._y + other.y)
+        return NotImplemented
 
-    def __sub__(self, other: Extent2I) -> Extent2I:
-        return Extent2I(self._x - other.x, self._y - other.y)
+    def __sub__(self, other: Any) -> Any:
+        if isinstance(other, Extent2I):
+            return Extent2I(self._x - other.x, self._y - other.y)
+        if isinstance(other, Extent2D):
+            return Extent2D(self._x - other.x, self._y - other.y)
+        return NotImplemented
 
     def __neg__(self) -> Extent2I:
         return Extent2I(-self._x, -self._y)
 
-    def __mul__(self, factor: int) -> Extent2I:
-        return Extent2I(self._x * factor, self._y * factor)
+    def __mul__(self, factor: Any) -> Any:
+        # lsst.geom: an integer factor keeps Extent2I, a float one gives Extent2D.
+        if isinstance(factor, int):
+            return Extent2I(self._x * factor, self._y * factor)
+        if isinstance(factor, float):
+            return Extent2D(self._x * factor, self._y * factor)
+        return NotImplemented
+
+    __rmul__ = __mul__
 
     def __floordiv__(self, divisor: int) -> Extent2I:
         return Extent2I(self._x // divisor, self._y // divisor)
+
+    def __truediv__(self, divisor: float) -> Extent2D:
+        return Extent2D(self._x / divisor, self._y / divisor)
 
     def computeSize(self) -> int:
         return self._x * self._y
@@ -97,17 +132,27 @@ class Extent2D(_Pair):
 
     __slots__ = ()
 
-    def __add__(self, other: Extent2D | Extent2I) -> Extent2D:
-        return Extent2D(self._x + other.x, self._y + other.y)
+    def __add__(self, other: Any) -> Any:
+        if isinstance(other, Extent2D | Extent2I):
+            return Extent2D(self._x + other.x, self._y + other.y)
+        if isinstance(other, Point2D | Point2I):
+            return Point2D(self._x + other.x, self._y + other.y)
+        return NotImplemented
 
-    def __sub__(self, other: Extent2D | Extent2I) -> Extent2D:
-        return Extent2D(self._x - other.x, self._y - other.y)
+    def __sub__(self, other: Any) -> Any:
+        if isinstance(other, Extent2D | Extent2I):
+            return Extent2D(self._x - other.x, self._y - other.y)
+        return NotImplemented
 
     def __neg__(self) -> Extent2D:
         return Extent2D(-self._x, -self._y)
 
     def __mul__(self, factor: float) -> Extent2D:
+        if not isinstance(factor, int | float):
+            return NotImplemented
         return Extent2D(self._x * factor, self._y * factor)
+
+    __rmul__ = __mul__
 
     def __truediv__(self, divisor: float) -> Extent2D:
         return Extent2D(self._x / divisor, self._y / divisor)
@@ -130,13 +175,24 @@ class Point2I(_Pair):
     __slots__ = ()
     _cast = staticmethod(_round_half_up)
 
-    def __add__(self, other: Extent2I) -> Point2I:
-        return Point2I(self._x + other.x, self._y + other.y)
+    def __add__(self, other: Any) -> Any:
+        # lsst.geom: Point2I + Extent2D is a Point2D (no rounding); Point + Point is undefined.
+        if isinstance(other, Extent2I):
+            return Point2I(self._x + other.x, self._y + other.y)
+        if isinstance(other, Extent2D):
+            return Point2D(self._x + other.x, self._y + other.y)
+        return NotImplemented
 
-    def __sub__(self, other: Point2I | Extent2I) -> Any:
+    def __sub__(self, other: Any) -> Any:
         if isinstance(other, Point2I):
             return Extent2I(self._x - other.x, self._y - other.y)
-        return Point2I(self._x - other.x, self._y - other.y)
+        if isinstance(other, Point2D):
+            return Extent2D(self._x - other.x, self._y - other.y)
+        if isinstance(other, Extent2I):
+            return Point2I(self._x - other.x, self._y - other.y)
+        if isinstance(other, Extent2D):
+            return Point2D(self._x - other.x, self._y - other.y)
+        return NotImplemented
 
 
 class Point2D(_Pair):
@@ -144,16 +200,31 @@ class Point2D(_Pair):
 
     __slots__ = ()
 
-    def __add__(self, other: Extent2D | Extent2I) -> Point2D:
-        return Point2D(self._x + other.x, self._y + other.y)
+    def __add__(self, other: Any) -> Any:
+        if isinstance(other, Extent2D | Extent2I):
+            return Point2D(self._x + other.x, self._y + other.y)
+        return NotImplemented
 
-    def __sub__(self, other: Point2D | Point2I | Extent2D | Extent2I) -> Any:
+    def __sub__(self, other: Any) -> Any:
         if isinstance(other, Point2D | Point2I):
             return Extent2D(self._x - other.x, self._y - other.y)
-        return Point2D(self._x - other.x, self._y - other.y)
+        if isinstance(other, Extent2D | Extent2I):
+            return Point2D(self._x - other.x, self._y - other.y)
+        return NotImplemented
 
     def distanceSquared(self, other: Point2D) -> float:
         return (self._x - other.x) ** 2 + (self._y - other.y) ** 2
+
+
+class EdgeHandling(enum.Enum):
+    """How ``Box2I(Box2D)`` treats partial pixels (``lsst.geom.Box2I.EdgeHandlingEnum``)."""
+
+    EXPAND = 0
+    SHRINK = 1
+
+
+EXPAND = EdgeHandling.EXPAND
+SHRINK = EdgeHandling.SHRINK
 
 
 class Box2I:
@@ -171,16 +242,24 @@ class Box2I:
     """
 
     __slots__ = ("_maxX", "_maxY", "_minX", "_minY")
+    EXPAND = EdgeHandling.EXPAND
+    SHRINK = EdgeHandling.SHRINK
     _minX: int
     _minY: int
     _maxX: int
     _maxY: int
 
     def __init__(
-        self, minimum: Point2I | Box2I | None = None, corner: Extent2I | Point2I | None = None
+        self,
+        minimum: Point2I | Box2I | Box2D | None = None,
+        corner: Extent2I | Point2I | EdgeHandling | None = None,
+        invert: bool = True,
     ) -> None:
         if minimum is None:
             self._set_empty()
+            return
+        if isinstance(minimum, Box2D):
+            self._from_box2d(minimum, EXPAND if corner is None else corner)
             return
         if isinstance(minimum, Box2I):
             self._minX, self._minY, self._maxX, self._maxY = (
@@ -192,18 +271,53 @@ class Box2I:
             return
         if corner is None:
             raise TypeError("Box2I needs a minimum point and either dimensions or a maximum point")
+        if isinstance(minimum, Point2D) or isinstance(corner, Point2D | Extent2D):
+            raise TypeError(
+                "Box2I needs integer points and extents; use Box2D, or Box2I(Box2D, EXPAND|SHRINK)"
+            )
         x0, y0 = int(minimum[0]), int(minimum[1])
         if isinstance(corner, Extent2I):
             width, height = corner.x, corner.y
-            if width <= 0 or height <= 0:
+            if width == 0 or height == 0 or (not invert and (width < 0 or height < 0)):
                 self._set_empty()
                 return
+            # lsst.geom's Box2I(corner, dimensions, invert=True): a negative dimension
+            # extends the box the other way from the corner.
+            if width < 0:
+                x0, width = x0 + width + 1, -width
+            if height < 0:
+                y0, height = y0 + height + 1, -height
             self._minX, self._minY = x0, y0
             self._maxX, self._maxY = x0 + width - 1, y0 + height - 1
         else:
-            x1, y1 = int(corner[0]), int(corner[1])
+            x1, y1 = int(corner[0]), int(corner[1])  # type: ignore[index]
             self._minX, self._maxX = min(x0, x1), max(x0, x1)
             self._minY, self._maxY = min(y0, y1), max(y0, y1)
+
+    def _from_box2d(self, box: Box2D, edge: Any) -> None:
+        """lsst.geom's ``Box2I(Box2D, edgeHandling)``: pixels whose centres the box covers.
+
+        EXPAND keeps every pixel the box touches, SHRINK only those it covers
+        entirely; pixel ``i`` spans ``[i - 0.5, i + 0.5)``.
+        """
+        if not isinstance(edge, EdgeHandling):
+            raise TypeError(f"Box2I(Box2D, edgeHandling) needs Box2I.EXPAND or Box2I.SHRINK, not {edge!r}")
+        if box.isEmpty():
+            self._set_empty()
+            return
+        bounds = (box.getMinX(), box.getMinY(), box.getMaxX(), box.getMaxY())
+        if not all(math.isfinite(v) for v in bounds):
+            raise ValueError(f"cannot convert the non-finite box {box!r} to a Box2I")
+        lowX, lowY = bounds[0] + 0.5, bounds[1] + 0.5
+        highX, highY = bounds[2] - 0.5, bounds[3] - 0.5
+        if edge is EXPAND:
+            self._minX, self._minY = math.floor(lowX), math.floor(lowY)
+            self._maxX, self._maxY = math.ceil(highX), math.ceil(highY)
+        else:
+            self._minX, self._minY = math.ceil(lowX), math.ceil(lowY)
+            self._maxX, self._maxY = math.floor(highX), math.floor(highY)
+        if self._maxX < self._minX or self._maxY < self._minY:
+            self._set_empty()
 
     def _set_empty(self) -> None:
         self._minX, self._minY, self._maxX, self._maxY = 0, 0, -1, -1

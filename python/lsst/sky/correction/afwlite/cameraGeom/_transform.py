@@ -32,16 +32,22 @@ class TransformPoint2ToPoint2:
 
     Notes
     -----
-    ``applyForward`` and ``applyInverse`` accept
+    ``applyForward`` and ``applyInverse`` take the forms afw's do
+    (lsst/afw ``include/lsst/afw/geom/Transform.h``):
 
     * a `Point2D` (or `Point2I`): returns a `Point2D`;
-    * a sequence of points: returns a `list` of `Point2D`;
-    * a tuple ``(x, y)`` of numpy arrays (or numbers): returns a tuple of
-      float64 arrays of the broadcast shape;
-    * a numpy array of shape ``(..., 2)``: returns an array of the same shape.
+    * a list of points (afw's ``std::vector<Point2D>``): returns a `list`
+      of `Point2D`.  Every element must be one point of exactly two
+      coordinates;
+    * a numpy array in afw's layout, shape ``(nAxes, nPoints)`` = ``(2, N)``
+      ("values for the first axis, then values for the next axis"):
+      returns a float64 array of the same ``(2, N)`` shape.  Any other
+      array shape is refused, so an ``(N, 2)`` array is never read with
+      the axes swapped.
 
-    afw's own array form is shape ``(2, N)``; pass ``(array[0], array[1])``
-    to use that layout here.
+    As an afwlite extension, a tuple ``(x, y)`` of numbers or numpy arrays
+    of any (broadcastable) shape returns a tuple ``(x, y)`` of float64
+    arrays; it indexes and unpacks exactly like afw's ``(2, N)`` result.
     """
 
     __slots__ = ("_inverse", "_matrix", "_offset")
@@ -86,6 +92,10 @@ class TransformPoint2ToPoint2:
             self._inverse = inverse
         return self._inverse
 
+    def getInverse(self) -> TransformPoint2ToPoint2:
+        """The inverse transform (the older afw name of `inverted`)."""
+        return self.inverted()
+
     def then(self, next: TransformPoint2ToPoint2) -> TransformPoint2ToPoint2:
         """The transform that applies ``self`` and then ``next``."""
         return TransformPoint2ToPoint2(
@@ -114,19 +124,28 @@ def _is_number_or_array(value: Any) -> bool:
     return isinstance(value, np.ndarray | Real)
 
 
+def _is_point_like(value: Any) -> bool:
+    """Whether ``value`` is one 2-d point: a geom point or two scalars."""
+    if isinstance(value, Point2D | Point2I):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.shape == (2,)
+    return isinstance(value, tuple | list) and len(value) == 2 and all(isinstance(v, Real) for v in value)
+
+
 def _apply(matrix: np.ndarray, offset: np.ndarray, points: PointsLike) -> Any:
     if isinstance(points, Point2D | Point2I):
         x, y = _affine(matrix, offset, float(points[0]), float(points[1]))
         return Point2D(float(x), float(y))
     if isinstance(points, np.ndarray):
         array = np.asarray(points, dtype=np.float64)
-        if array.ndim == 0 or array.shape[-1] != 2:
+        if array.ndim != 2 or array.shape[0] != 2:
             raise ValueError(
-                f"an array of points must have shape (..., 2), got {array.shape}; "
-                "pass a tuple (x, y) of arrays for afw's (2, N) layout"
+                f"an array of points must have afw's shape (nAxes, nPoints) = (2, N), got {array.shape}; "
+                "an (N, 2) array of rows must be transposed first (array.T)"
             )
         out = np.empty_like(array)
-        out[..., 0], out[..., 1] = _affine(matrix, offset, array[..., 0], array[..., 1])
+        out[0], out[1] = _affine(matrix, offset, array[0], array[1])
         return out
     if isinstance(points, tuple) and len(points) == 2 and all(_is_number_or_array(v) for v in points):
         x, y = np.broadcast_arrays(
@@ -136,13 +155,15 @@ def _apply(matrix: np.ndarray, offset: np.ndarray, points: PointsLike) -> Any:
     if isinstance(points, Sequence) and not isinstance(points, str):
         if len(points) == 0:
             return []
-        try:
-            array = np.array([(float(p[0]), float(p[1])) for p in points], dtype=np.float64)
-        except (TypeError, IndexError, ValueError):
-            raise TypeError(f"cannot interpret {points!r} as a sequence of 2-d points") from None
+        if not all(_is_point_like(p) for p in points):
+            raise TypeError(
+                "a list of points must hold Point2D (or (x, y) pairs of numbers), one per point, "
+                "as afw's std::vector<Point2D>; pass a (2, N) numpy array for x and y arrays"
+            )
+        array = np.array([(float(p[0]), float(p[1])) for p in points], dtype=np.float64)
         xs, ys = _affine(matrix, offset, array[:, 0], array[:, 1])
         return [Point2D(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
     raise TypeError(
-        f"cannot transform {type(points).__name__}: expected a Point2D, a sequence of points, "
-        "a tuple (x, y) of arrays or an (..., 2) array"
+        f"cannot transform {type(points).__name__}: expected a Point2D, a list of Point2D, "
+        "a (2, N) numpy array (afw's layout) or a tuple (x, y) of arrays"
     )

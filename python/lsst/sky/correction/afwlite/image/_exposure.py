@@ -8,7 +8,7 @@ import os
 from typing import Any, Self
 
 from ..geom import Box2I, Extent2I, Point2I
-from ._image import PARENT, ImageF, ImageOrigin, PlaneGeometry
+from ._image import PARENT, ImageF, ImageOrigin, PlaneGeometry, interpretIndex
 from ._mask import Mask
 from ._masked_image import MaskedImageF
 from ._property_list import PropertyList
@@ -42,7 +42,7 @@ class ExposureF(PlaneGeometry):
     def __init__(
         self,
         arg: Any = None,
-        height: int | None = None,
+        height: int | Box2I | bool | None = None,
         *,
         bbox: Box2I | None = None,
         origin: ImageOrigin = PARENT,
@@ -59,6 +59,12 @@ class ExposureF(PlaneGeometry):
             loaded = read_exposure(arg, bbox=bbox, origin=origin, allowUnsafe=allowUnsafe)
             self.__dict__.update(loaded.__dict__)
         elif isinstance(arg, ExposureF):
+            if isinstance(height, Box2I):
+                # afw's positional Exposure(other, bbox[, origin, deep]).
+                bbox = height
+            elif isinstance(height, bool):
+                # afw's positional Exposure(other, deep).
+                deep = height
             view: dict[str, Any] = {"bbox": bbox, "origin": origin} if bbox is not None else {}
             self._maskedImage = MaskedImageF(arg._maskedImage, deep=deep, **view)
             self._detector = arg._detector
@@ -167,12 +173,11 @@ class ExposureF(PlaneGeometry):
         """A view of the pixels in ``bbox``, with the same components."""
         return type(self)(self, bbox=bbox, origin=origin)
 
-    def __getitem__(self, index: Any) -> Self:
-        if isinstance(index, Box2I):
-            return self.subset(index)
-        if isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
-            return self.subset(index[0], index[1])
-        raise TypeError(f"unsupported index {index!r}; use a Box2I")
+    def __getitem__(self, index: Any) -> Any:
+        box, point, origin = interpretIndex(index, self.getBBox)
+        if box is not None:
+            return self.subset(box, origin)
+        return self._maskedImage[point, origin]
 
     # FITS ------------------------------------------------------------------
     @classmethod

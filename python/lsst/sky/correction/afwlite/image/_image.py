@@ -74,6 +74,15 @@ class ImageBase:
             self.__dict__.update(loaded.__dict__)
             return
         x0, y0 = (0, 0) if xy0 is None else (int(xy0[0]), int(xy0[1]))
+        if isinstance(arg, ImageBase) and isinstance(height, Box2I):
+            # afw's positional Image(rhs, bbox[, origin, deep]).
+            bbox, height = height, None
+        elif isinstance(arg, ImageBase) and isinstance(height, bool):
+            # afw's positional Image(rhs, deep).
+            deep, height = height, None
+        elif isinstance(arg, Box2I | Extent2I) and height is not None:
+            # afw's positional Image(bbox | dimensions, initialValue).
+            initialValue, height = height, None
         if isinstance(arg, ImageBase):
             source = arg._sub_array(bbox, origin) if bbox is not None else arg._array
             sx0, sy0 = arg._x0, arg._y0
@@ -195,29 +204,26 @@ class ImageBase:
         """A view of the pixels in ``bbox``."""
         return type(self)(self, bbox=bbox, origin=origin)
 
+    def _pixel_index(self, point: Point2I, origin: ImageOrigin) -> Any:
+        """Array ``(row, column)`` of one pixel; out-of-image pixels raise, as afw's check does."""
+        col = point.x - (self._x0 if origin == PARENT else 0)
+        row = point.y - (self._y0 if origin == PARENT else 0)
+        if not (0 <= col < self.getWidth() and 0 <= row < self.getHeight()):
+            raise IndexError(f"pixel {point} ({origin.name}) is not inside the image bbox {self.getBBox()}")
+        return row, col
+
     def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, Box2I):
-            return self.subset(index)
-        if isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
-            return self.subset(index[0], index[1])
-        if isinstance(index, tuple) and len(index) == 2 and all(isinstance(i, int | Point2I) for i in index):
-            x, y = index
-            return self._array[y - self._y0, x - self._x0]
-        if isinstance(index, Point2I):
-            return self._array[index.y - self._y0, index.x - self._x0]
-        raise TypeError(f"unsupported index {index!r}; use a Box2I or an (x, y) pixel")
+        box, point, origin = interpretIndex(index, self.getBBox)
+        if box is not None:
+            return self.subset(box, origin)
+        return self._array[self._pixel_index(point, origin)]
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        if isinstance(index, Box2I):
-            target = self._sub_array(index)
-        elif isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
-            target = self._sub_array(index[0], index[1])
-        elif isinstance(index, tuple) and len(index) == 2:
-            x, y = index
-            self._array[y - self._y0, x - self._x0] = value
+        box, point, origin = interpretIndex(index, self.getBBox)
+        if box is None:
+            self._array[self._pixel_index(point, origin)] = value
             return
-        else:
-            raise TypeError(f"unsupported index {index!r}; use a Box2I or an (x, y) pixel")
+        target = self._sub_array(box, origin)
         target[...] = value.array if isinstance(value, ImageBase) else value
 
     def set(self, value: Any) -> None:
@@ -288,6 +294,65 @@ def _operand(image: ImageBase, other: Any) -> Any:
     if isinstance(other, np.ndarray):
         raise TypeError("image arithmetic takes a scalar or an image of the same size, not a raw array")
     return image.array.dtype.type(other)
+
+
+def _negative_index(value: int | None, size: int, origin: ImageOrigin, default: int) -> int:
+    """Afw's rule: negative indices count from the end in LOCAL, are real pixels in PARENT."""
+    if value is None:
+        return default
+    if value < 0 and origin == LOCAL:
+        return size + value
+    return int(value)
+
+
+def interpretIndex(index: Any, bboxGetter: Any) -> tuple[Box2I | None, Any, ImageOrigin]:
+    """Read an image index the way afw's ``supportSlicing`` does.
+
+    Accepted, optionally followed by an `ImageOrigin` (default PARENT):
+    a `Box2I`, a `Point2I`, ``x, y`` integers, ``x0:x1, y0:y1`` slices
+    (no step) or ``[:]``.  Returns ``(box, None, origin)`` for sub-images
+    and ``(None, point, origin)`` for single pixels.
+    """
+    origin = PARENT
+    if isinstance(index, tuple) and index and isinstance(index[-1], ImageOrigin):
+        origin = index[-1]
+        index = index[0] if len(index) == 2 else index[:-1]
+    if isinstance(index, Box2I):
+        return index, None, origin
+    if isinstance(index, Point2I):
+        return None, index, origin
+    if isinstance(index, slice):
+        if index != slice(None):
+            raise TypeError("a single-dimension slice must not have bounds; use image[x0:x1, y0:y1]")
+        return bboxGetter(LOCAL), None, LOCAL
+    if not (isinstance(index, tuple) and len(index) == 2):
+        raise TypeError(
+            f"unsupported image index {index!r}; use a Box2I, a Point2I, x, y or x0:x1, y0:y1, "
+            "optionally followed by PARENT or LOCAL"
+        )
+    x, y = index
+    parent = bboxGetter(origin)
+    if isinstance(x, slice) and isinstance(y, slice):
+        if x.step is not None or y.step is not None:
+            raise ValueError("slices with steps are not supported in image indexing")
+        beginX = _negative_index(x.start, parent.getWidth(), origin, parent.getBeginX())
+        beginY = _negative_index(y.start, parent.getHeight(), origin, parent.getBeginY())
+        endX = _negative_index(x.stop, parent.getWidth(), origin, parent.getEndX())
+        endY = _negative_index(y.stop, parent.getHeight(), origin, parent.getEndY())
+        return (
+            Box2I(Point2I(beginX, beginY), Extent2I(endX - beginX, endY - beginY), invert=False),
+            None,
+            origin,
+        )
+    if isinstance(x, slice) or isinstance(y, slice):
+        raise TypeError("mixed indices of the form (slice, int) are not supported for images")
+    if not (isinstance(x, int | np.integer) and isinstance(y, int | np.integer)):
+        raise TypeError(f"pixel indices must be integers, got {index!r}")
+    point = Point2I(
+        _negative_index(int(x), parent.getWidth(), origin, 0),
+        _negative_index(int(y), parent.getHeight(), origin, 0),
+    )
+    return None, point, origin
 
 
 class _ArithmeticImage(ImageBase):

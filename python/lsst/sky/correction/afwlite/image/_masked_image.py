@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 
 from ..geom import Box2I, Extent2I, Point2I
-from ._image import PARENT, ImageBase, ImageF, ImageOrigin, PlaneGeometry
+from ._image import PARENT, ImageBase, ImageF, ImageOrigin, PlaneGeometry, interpretIndex
 from ._mask import Mask
 
 if TYPE_CHECKING:
@@ -102,6 +102,12 @@ class MaskedImageF(PlaneGeometry):
             )
             self._image, self._mask, self._variance = loaded._image, loaded._mask, loaded._variance
             return
+        if isinstance(arg, MaskedImageF) and isinstance(height, Box2I):
+            # afw's positional MaskedImage(rhs, bbox[, origin, deep]).
+            bbox, height = height, None
+        elif isinstance(arg, MaskedImageF) and isinstance(height, bool):
+            # afw's positional MaskedImage(rhs, deep).
+            deep, height = height, None
         if isinstance(arg, MaskedImageF):
             view: dict[str, Any] = {"bbox": bbox, "origin": origin} if bbox is not None else {}
             self._image = ImageF(arg._image, deep=deep, **view)
@@ -188,15 +194,19 @@ class MaskedImageF(PlaneGeometry):
     def subset(self, bbox: Box2I, origin: ImageOrigin = PARENT) -> Self:
         return type(self)(self, bbox=bbox, origin=origin)
 
-    def __getitem__(self, index: Any) -> Self:
-        if isinstance(index, Box2I):
-            return self.subset(index)
-        if isinstance(index, tuple) and len(index) == 2 and isinstance(index[0], Box2I):
-            return self.subset(index[0], index[1])
-        raise TypeError(f"unsupported index {index!r}; use a Box2I")
+    def __getitem__(self, index: Any) -> Any:
+        box, point, origin = interpretIndex(index, self.getBBox)
+        if box is not None:
+            return self.subset(box, origin)
+        # afw returns one pixel of a MaskedImage as (image, mask, variance).
+        return (self._image[point, origin], self._mask[point, origin], self._variance[point, origin])
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        target = self[index]
+        box, point, origin = interpretIndex(index, self.getBBox)
+        if box is None:
+            self._image[point, origin], self._mask[point, origin], self._variance[point, origin] = value
+            return
+        target = self.subset(box, origin)
         if isinstance(value, MaskedImageF):
             target.assign(value)
         else:

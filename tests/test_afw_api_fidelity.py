@@ -1,0 +1,188 @@
+"""afw calls that must mean on afwlite what they mean on lsst.afw / lsst.geom (issue 13, part 3).
+
+Each test names one afw behaviour and cites the public upstream source it follows; the
+expectations are worked out by hand from that source, not taken from afwlite's output.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lsst.sky.correction.afwlite.cameraGeom import TransformPoint2ToPoint2
+from lsst.sky.correction.afwlite.geom import (
+    EXPAND,
+    SHRINK,
+    Box2D,
+    Box2I,
+    Extent2D,
+    Extent2I,
+    Point2D,
+    Point2I,
+)
+from lsst.sky.correction.afwlite.image import LOCAL, PARENT, ExposureF, ImageF, MaskedImageF
+
+# x' = 2x + 1, y' = 3y - 4: easy to check by hand.
+SCALE = TransformPoint2ToPoint2([[2.0, 0.0], [0.0, 3.0]], [1.0, -4.0])
+
+
+def test_apply_forward_takes_afw_nAxes_nPoints_layout() -> None:
+    """lsst/afw include/lsst/afw/geom/Transform.h, ``applyForward(FromArray const &array)``:
+    "The first dimension of the array must match the number of input axes, and the data
+    order is values for the first axis, then values for the next axis, and so on, e.g. for
+    2 axes: x0, x1, x2, ..., y0, y1, y2..."."""
+    # A (2, 2) array is the case a row-major reading would silently get wrong.
+    points = np.array([[10.0, 20.0], [1.0, 2.0]])  # x = (10, 20), y = (1, 2)
+    out = SCALE.applyForward(points)
+    np.testing.assert_array_equal(out, [[21.0, 41.0], [-1.0, 2.0]])
+    np.testing.assert_array_equal(SCALE.applyInverse(out), points)
+    three = np.array([[0.0, 1.0, 2.0], [5.0, 6.0, 7.0]])
+    np.testing.assert_array_equal(SCALE.applyForward(three), [[1.0, 3.0, 5.0], [11.0, 14.0, 17.0]])
+
+
+def test_apply_forward_refuses_arrays_not_in_nAxes_nPoints_layout() -> None:
+    """lsst/afw include/lsst/afw/geom/Endpoint.h: array data is "a 2-D ndarray array
+    [nAxes, nPoints]" and a wrong nAxes dimension raises InvalidParameterError."""
+    with pytest.raises(ValueError, match=r"\(nAxes, nPoints\)"):
+        SCALE.applyForward(np.zeros((5, 2)))
+    with pytest.raises(ValueError, match=r"\(nAxes, nPoints\)"):
+        SCALE.applyInverse(np.zeros((2, 3, 4)))
+
+
+def test_apply_forward_list_of_points_returns_list_of_point2d() -> None:
+    """lsst/afw include/lsst/afw/geom/Endpoint.h: ``Point2Endpoint`` is a
+    ``BaseVectorEndpoint<Point2D>`` whose Array is ``std::vector<Point2D>``; a single
+    ``Point2D`` maps to a ``Point2D`` (``ToPoint applyForward(FromPoint const &point)``)."""
+    out = SCALE.applyForward([Point2D(10.0, 1.0), Point2D(20.0, 2.0)])
+    assert out == [Point2D(21.0, -1.0), Point2D(41.0, 2.0)]
+    assert all(isinstance(p, Point2D) for p in out)
+    single = SCALE.applyInverse(Point2D(21.0, -1.0))
+    assert isinstance(single, Point2D) and single == Point2D(10.0, 1.0)
+    # [x-array, y-array] is not a list of points: refused, never read as two points.
+    with pytest.raises(TypeError, match="one per point"):
+        SCALE.applyForward([np.array([10.0, 20.0, 30.0]), np.array([1.0, 2.0, 3.0])])
+
+
+def test_transform_get_inverse_is_inverted() -> None:
+    """lsst/afw include/lsst/afw/geom/Transform.h: ``getInverse()`` "returns a Transform
+    whose applyForward is equivalent to this Transform's applyInverse"."""
+    assert SCALE.getInverse().applyForward(Point2D(21.0, -1.0)) == Point2D(10.0, 1.0)
+
+
+def test_extent2i_times_float_is_extent2d() -> None:
+    """lsst/geom python/lsst/geom/_coordinates.cc: Extent ``__mul__`` is declared for an
+    ``int`` and a ``double`` factor; ``Extent<int> * double`` is an ``Extent<double>``
+    (lsst/geom include/lsst/geom/Extent.h), so nothing is truncated."""
+    scaled = Extent2I(3, 5) * 0.5
+    assert isinstance(scaled, Extent2D) and scaled == Extent2D(1.5, 2.5)
+    assert 2 * Extent2I(3, 5) == Extent2I(6, 10)
+    halved = Extent2I(3, 5) / 2
+    assert isinstance(halved, Extent2D) and halved == Extent2D(1.5, 2.5)
+    mixed = Extent2I(1, 1) + Extent2D(0.25, 0.5)
+    assert isinstance(mixed, Extent2D) and mixed == Extent2D(1.25, 1.5)
+
+
+def test_point2i_plus_extent2d_is_point2d_without_rounding() -> None:
+    """lsst/geom include/lsst/geom/Point.h: ``Point<int>`` plus ``Extent<double>`` (and a
+    ``Point<int>`` minus a ``Point<double>``) promote to double; no rounding happens."""
+    moved = Point2I(3, 4) + Extent2D(0.25, 0.75)
+    assert isinstance(moved, Point2D) and moved == Point2D(3.25, 4.75)
+    offset = Point2I(3, 4) - Point2D(0.5, 0.5)
+    assert isinstance(offset, Extent2D) and offset == Extent2D(2.5, 3.5)
+    with pytest.raises(TypeError):
+        Point2D(1.0, 2.0) + Point2D(3.0, 4.0)  # lsst.geom defines no Point + Point
+
+
+def test_one_value_constructor_sets_every_component() -> None:
+    """lsst/geom python/lsst/geom/_coordinates.cc: ``cls.def(nb::init<T>(), "value"_a = 0)``
+    for Extents, and ``Extent(T val)`` fills every component (include/lsst/geom/Extent.h)."""
+    assert Extent2I(3) == Extent2I(3, 3)
+    assert Extent2D(0.5) == Extent2D(0.5, 0.5)
+
+
+def test_extent2i_from_extent2d_is_refused() -> None:
+    """lsst/geom python/lsst/geom/_coordinates.cc declares ``Extent<T>`` constructors from
+    ``Extent<int>`` and ``Extent<T>`` only: an Extent2I cannot be built from an Extent2D."""
+    with pytest.raises(TypeError, match="Extent2I"):
+        Extent2I(Extent2D(1.6, 2.4))
+
+
+def test_box2i_from_box2d_expand_and_shrink() -> None:
+    """lsst/geom src/Box.cc ``Box2I::Box2I(Box2D const& other, EdgeHandlingEnum)``: with
+    ``fpMin = min + 0.5`` and ``fpMax = max - 0.5``, EXPAND takes ``floor(fpMin)`` to
+    ``ceil(fpMax)`` and SHRINK ``ceil(fpMin)`` to ``floor(fpMax)``; EXPAND is the default."""
+    box = Box2D(Point2D(0.2, -0.7), Point2D(4.6, 3.1))
+    # fpMin = (0.7, -0.2), fpMax = (4.1, 2.6)
+    assert Box2I(box) == Box2I(Point2I(0, -1), Point2I(5, 3))
+    assert Box2I(box, EXPAND) == Box2I(Point2I(0, -1), Point2I(5, 3))
+    assert Box2I(box, SHRINK) == Box2I(Point2I(1, 0), Point2I(4, 2))
+    assert Box2I(box, Box2I.SHRINK) == Box2I(box, SHRINK)
+    # Box2D(Box2I) covers the pixel edges, and converting back returns the same pixels.
+    pixels = Box2I(Point2I(2, 3), Extent2I(4, 5))
+    assert Box2D(pixels) == Box2D(Point2D(1.5, 2.5), Point2D(5.5, 7.5))
+    assert Box2I(Box2D(pixels), SHRINK) == pixels
+
+
+def test_box2i_negative_dimensions_extend_the_other_way() -> None:
+    """lsst/geom src/Box.cc ``Box2I(Point2I const& minimum, Extent2I const& dimensions,
+    bool invert)``: a negative dimension with ``invert`` (the default) sets
+    ``minimum += dimensions + 1`` and flips the sign; zero gives an empty box."""
+    assert Box2I(Point2I(10, 10), Extent2I(-3, 2)) == Box2I(Point2I(8, 10), Point2I(10, 11))
+    assert Box2I(Point2I(10, 10), Extent2I(-3, 2), invert=False).isEmpty()
+    assert Box2I(Point2I(10, 10), Extent2I(0, 2)).isEmpty()
+
+
+def _ramp(xy0: Point2I) -> ImageF:
+    array = np.arange(20, dtype=np.float32).reshape(4, 5)  # value = 5 * row + column
+    return ImageF(array, xy0=xy0)
+
+
+def test_positional_subimage_constructor_takes_bbox_in_parent() -> None:
+    """lsst/afw python/lsst/afw/image/_image/_image.cc: ``Image(rhs, bbox, origin=PARENT,
+    deep=False)`` and ``Image(rhs, deep=False)``; the same for MaskedImage and Exposure."""
+    image = _ramp(Point2I(100, 200))
+    bbox = Box2I(Point2I(101, 201), Extent2I(2, 2))
+    sub = ImageF(image, bbox)
+    assert sub.getBBox() == bbox
+    np.testing.assert_array_equal(sub.array, [[6.0, 7.0], [11.0, 12.0]])
+    copy = ImageF(image, True)
+    copy.array[0, 0] = -1.0
+    assert image.array[0, 0] == 0.0  # deep: the parent is untouched
+    masked = MaskedImageF(image)
+    assert MaskedImageF(masked, bbox).getBBox() == bbox
+    exposure = ExposureF(masked)
+    assert ExposureF(exposure, bbox).getBBox() == bbox
+    filled = ImageF(Extent2I(2, 3), 7.5)  # Image(dimensions, initialValue)
+    assert filled.array.shape == (3, 2) and np.all(filled.array == 7.5)
+
+
+def test_image_index_defaults_to_parent_and_takes_an_origin() -> None:
+    """lsst/afw python/lsst/afw/image/_slicing.py: an index may end with an ImageOrigin;
+    ``x0:x1, y0:y1`` slices make a box; negative indices count from the end only in LOCAL;
+    the box form gives ``subset(box, origin)``."""
+    image = _ramp(Point2I(100, 200))
+    assert image[101, 202] == 11.0  # PARENT: column 1, row 2
+    assert image[1, 2, LOCAL] == 11.0
+    assert image[Point2I(101, 202), PARENT] == 11.0
+    assert image[-1, -1, LOCAL] == 19.0
+    window = image[101:103, 201:203]
+    assert window.getBBox() == Box2I(Point2I(101, 201), Extent2I(2, 2))
+    local = image[1:3, 1:3, LOCAL]
+    np.testing.assert_array_equal(local.array, window.array)
+    assert image[:].getBBox() == image.getBBox()
+    with pytest.raises(TypeError, match="mixed"):
+        image[1:3, 2]
+    with pytest.raises(IndexError):
+        image[1, 2]  # PARENT (1, 2) lies outside an image whose xy0 is (100, 200)
+
+
+def test_masked_image_pixel_index_returns_image_mask_variance_triple() -> None:
+    """lsst/afw ``MaskedImage._get`` (python/lsst/afw/image, the MaskedImage Python layer):
+    "Return a triple (value, mask, variance) at the given index"."""
+    masked = MaskedImageF(_ramp(Point2I(10, 20)))
+    masked.variance.array[:] = 2.0
+    masked.mask.array[1, 2] = 4
+    assert masked[12, 21] == (7.0, 4, 2.0)
+    assert ExposureF(masked)[2, 1, LOCAL] == (7.0, 4, 2.0)
+    masked[10, 20, PARENT] = (1.5, 1, 0.5)
+    assert (masked.image.array[0, 0], masked.mask.array[0, 0], masked.variance.array[0, 0]) == (1.5, 1, 0.5)
