@@ -30,7 +30,7 @@ test: lint typecheck pytest
 
 # DEMO_ARGS, e.g. "--detectors 49,50,57" for a quick look or "--instrument LSSTCam".
 demo: $(STAMP)
-	$(PY) -m lsst.sky.correction.demo --root demo $(DEMO_ARGS)
+	$(PY) -m lsst.sky.correction.tools.demo --root demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

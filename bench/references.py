@@ -2,11 +2,10 @@
 
 * **floor**: generate each detector once (what fetching it costs here) and
   take the mean of its image -- no method can do less per detector.
-* **sep**: ``sep.Background`` with 128-pixel boxes and a 3x3 median filter,
-  plus its full-resolution map (``back()``).
-* **photutils**: ``photutils.background.Background2D`` with 128-pixel boxes,
-  a 3x3 median filter, 3-sigma clipping and the median estimator; its
-  ``background`` property is the full-resolution map.
+* **sep** and **photutils**: the peers of `lsst.sky.correction.tools.peers`
+  (``sep.Background`` and ``photutils.background.Background2D``, 128-pixel
+  boxes, a 3x3 median filter, photutils' default clipped estimator) in their
+  one-pass form (``maskSources=False``), with the full-resolution map.
 
 The peers see the detector's restored image (calexp plus its
 calexpBackground: the sky the correction works on) with BAD, SAT and
@@ -23,32 +22,12 @@ from typing import Any
 import numpy as np
 from harness import Measured, measure
 
-BOX = 128
-FILTER = 3
+from lsst.sky.correction.tools.peers import PeerConfig, photutilsBackground, sepBackground
+
 MASK_PLANES = ("BAD", "SAT", "NO_DATA")
 NAMES = ("generate", "mean", "restore", "sep", "photutils")
-
-
-def sepBackground(image: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    import sep
-
-    background = sep.Background(image, mask=bad, bw=BOX, bh=BOX, fw=FILTER, fh=FILTER)
-    return background.back()
-
-
-def photutilsBackground(image: np.ndarray, bad: np.ndarray) -> np.ndarray:
-    from astropy.stats import SigmaClip
-    from photutils.background import Background2D, MedianBackground
-
-    background = Background2D(
-        image,
-        (BOX, BOX),
-        mask=bad,
-        filter_size=(FILTER, FILTER),
-        sigma_clip=SigmaClip(sigma=3.0),
-        bkg_estimator=MedianBackground(),
-    )
-    return np.asarray(background.background)
+#: One background per detector, no source masking: the cheapest use of each peer.
+PEERS = PeerConfig(boxSize=128, filterSize=3, maskSources=False)
 
 
 def measureReferences(simulator: Any, detectors: Sequence[int], peers: bool = True) -> dict[str, Measured]:
@@ -75,10 +54,10 @@ def measureReferences(simulator: Any, detectors: Sequence[int], peers: bool = Tr
                 bad = (mask.array & mask.getPlaneBitMask(list(MASK_PLANES))) != 0
             totals["restore"].add(spent)
             with measure() as spent:
-                sepBackground(restored, bad)
+                sepBackground(restored, bad, PEERS)
             totals["sep"].add(spent)
             with measure() as spent:
-                photutilsBackground(restored, bad)
+                photutilsBackground(restored, bad, PEERS)
             totals["photutils"].add(spent)
             del restored, bad, background
         del detector, calexp

@@ -11,7 +11,7 @@ Everything (``results.json``, ``tables.md``, ``arrays.npz`` and the PNGs) goes
 to ``--out`` (default ``/tmp/sky_correction_validation/<camera>``); with
 ``--docs DIR`` the tables, the JSON summary and the PNGs are also copied to
 ``DIR`` as ``<camera>_*`` (``docs/validation`` holds the committed ones).
-Any other option is passed to ``python -m lsst.sky.correction.validation run``.
+Any other option is passed to ``python -m lsst.sky.correction.tools.validation run``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from lsst.sky.correction.validation.__main__ import main as validationMain
+from lsst.sky.correction.tools.validation.__main__ import main as validationMain
 
 
 def main() -> int:

@@ -1,4 +1,4 @@
-"""The demo's truth comparison (lsst.sky.correction.demo)."""
+"""The demo's truth comparison (lsst.sky.correction.tools.demo)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from lsst.sky.correction.afwlite.math import (
     Interpolate,
     UndersampleStyle,
 )
-from lsst.sky.correction.demo import ResidualSummary, residualSkySummary, truthSkyImage
 from lsst.sky.correction.simulation import SimulationConfig, VisitSimulator
 from lsst.sky.correction.testing import makeConstantBackground
+from lsst.sky.correction.tools.demo import ResidualSummary, residualSkySummary, truthSkyImage
 
 
 def test_truth_sky_image_is_the_simulators_true_sky() -> None:

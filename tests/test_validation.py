@@ -18,17 +18,15 @@ from lsst.sky.correction.simulation import (
     sersicEnclosedFraction,
     sersicTotalFlux,
 )
-from lsst.sky.correction.validation import (
+from lsst.sky.correction.tools.peers import PeerConfig, photutilsBackground, sepBackground
+from lsst.sky.correction.tools.validation import (
     DetectorBins,
-    PeerConfig,
     PixelFrame,
     SuperpixelCoverage,
     ValidationAccumulator,
     loadTaskConfig,
     perPixelNoise,
-    photutilsBackground,
     plotResidualMaps,
-    sepBackground,
 )
 
 PIXEL = 0.010  # mm
@@ -322,7 +320,7 @@ def test_figures_from_run_outputs(tmp_path: object) -> None:
     from lsst.sky.correction import SkyCorrectionTask
     from lsst.sky.correction.simulation import SimulationConfig, VisitSimulator
     from lsst.sky.correction.testing import makeTinyCamera
-    from lsst.sky.correction.validation import figuresFromRun
+    from lsst.sky.correction.tools.validation import figuresFromRun
 
     camera = makeTinyCamera()
     simulation = SimulationConfig().replace(
@@ -360,7 +358,7 @@ def test_runner_on_a_small_simulated_visit(tmp_path: object) -> None:
 
     from lsst.sky.correction.simulation import SimulationConfig
     from lsst.sky.correction.testing import makeTinyCamera
-    from lsst.sky.correction.validation import (
+    from lsst.sky.correction.tools.validation import (
         ValidationRunConfig,
         replotValidation,
         runValidation,
@@ -417,7 +415,7 @@ def test_command_line_refuses_a_bad_simulation_setting_before_simulating(
 ) -> None:
     from pathlib import Path
 
-    from lsst.sky.correction.validation.__main__ import main
+    from lsst.sky.correction.tools.validation.__main__ import main
 
     out = Path(str(tmp_path)) / "run"
     status = main(["run", "--camera", "HSC", "--set", "skyFrame.offsetScatter=-1", "--out", str(out)])
@@ -431,8 +429,8 @@ def test_command_line_passes_simulation_settings_and_task_config_to_the_run(
 ) -> None:
     from pathlib import Path
 
-    from lsst.sky.correction.validation import _runner
-    from lsst.sky.correction.validation.__main__ import main
+    from lsst.sky.correction.tools.validation import _runner
+    from lsst.sky.correction.tools.validation.__main__ import main
 
     captured = []
 

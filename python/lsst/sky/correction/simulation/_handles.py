@@ -5,10 +5,16 @@ from __future__ import annotations
 __all__ = ["SimulatedDatasetHandle"]
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._visit import VisitSimulator
+
+class DatasetProducer(Protocol):
+    """What a handle needs of its simulator (`VisitSimulator` is one)."""
+
+    def dataId(self, detectorId: int) -> dict[str, Any]: ...
+
+    def produce(self, kind: str, detectorId: int) -> Any: ...
+
 
 # Components an exposure hands out, as afw names them.
 _EXPOSURE_COMPONENTS = {
@@ -30,8 +36,8 @@ class SimulatedDatasetHandle:
 
     Parameters
     ----------
-    simulator : `VisitSimulator`
-        The visit.
+    simulator : `DatasetProducer`
+        The visit (a `VisitSimulator`).
     kind : `str`
         ``"calexp"``, ``"calexpBackground"``, ``"sky"``, ``"truthSky"`` or
         ``"truthSources"``.
@@ -46,7 +52,7 @@ class SimulatedDatasetHandle:
 
     __slots__ = ("_detectorId", "_kind", "_simulator", "dataId")
 
-    def __init__(self, simulator: VisitSimulator, kind: str, detectorId: int) -> None:
+    def __init__(self, simulator: DatasetProducer, kind: str, detectorId: int) -> None:
         self._simulator = simulator
         self._kind = kind
         self._detectorId = int(detectorId)

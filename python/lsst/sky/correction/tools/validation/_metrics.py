@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage, spatial
 
-from ..afwlite.cameraGeom import Detector
+from ...afwlite.cameraGeom import Detector
 from ._geometry import DetectorBins, PixelFrame
 
 
@@ -442,7 +442,7 @@ class ValidationAccumulator:
         lsb = self.truth.lsbGalaxy
         if lsb is None or method not in self._lsb:
             return []
-        from ..simulation import sersicEnclosedFraction
+        from ...simulation import sersicEnclosedFraction
 
         results = []
         for radius, (residual, profile) in zip(self.lsbRadii, self._lsb[method], strict=True):

@@ -1,4 +1,4 @@
-"""Command line: ``python -m lsst.sky.correction.validation {run,figures} ...``.
+"""Command line: ``python -m lsst.sky.correction.tools.validation {run,figures} ...``.
 
 ``run`` simulates a visit, runs every method and writes ``results.json``,
 ``tables.md`` and the PNG figures; ``figures`` writes the figures of a
@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from ._peers import PeerConfig
+from ..peers import PeerConfig
 
 
 def _intList(text: str) -> tuple[int, ...]:
@@ -32,7 +32,9 @@ def _override(text: str) -> tuple[str, object]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m lsst.sky.correction.validation", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m lsst.sky.correction.tools.validation", description=__doc__
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="simulate a visit, run every method, write tables and figures")
@@ -90,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     logging.getLogger("lsst.sky.correction").setLevel(logging.WARNING)
-    logging.getLogger("lsst.sky.correction.validation").setLevel(logging.INFO)
+    logging.getLogger("lsst.sky.correction.tools.validation").setLevel(logging.INFO)
     start = time.perf_counter()
     if args.command == "run":
-        from ..simulation import SimulationConfig, VisitSimulator
+        from ...simulation import SimulationConfig, VisitSimulator
         from ._runner import (
             METHOD_LABELS,
             ValidationRunConfig,

@@ -20,15 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from ..afwlite.image import ExposureF, ImageF
-from ..afwlite.math import BackgroundList
+from ...afwlite.image import ExposureF, ImageF
+from ...afwlite.math import BackgroundList
+from ...sky_correction import SkyCorrectionConfig, SkyCorrectionTask
 from ..demo import truthSkyImage
-from ..sky_correction import SkyCorrectionConfig, SkyCorrectionTask
 from ._coverage import SuperpixelCoverage
 from ._figures import plotBackgroundMosaic, plotCorrectedMosaics, plotCoverage, plotResidualMaps
 from ._metrics import ValidationAccumulator, perPixelNoise
 
-_log = logging.getLogger("lsst.sky.correction.validation")
+_log = logging.getLogger("lsst.sky.correction.tools.validation")
 
 #: Labels of the two targets drawn on residual maps.
 MARKER_NAMES = ("LSB galaxy (4 r_e)", 'bright star (240")')
@@ -243,8 +243,8 @@ def figuresFromButler(
     from lsst.daf.butler import Butler, MissingDatasetTypeError
     from lsst.daf.butler.registry import DataIdError
 
-    from ..cameras import getCamera
-    from ..simulation import VisitTruth
+    from ...cameras import getCamera
+    from ...simulation import VisitTruth
 
     butler = Butler.from_config(repo, collections=list(collections))
     try:
@@ -294,6 +294,6 @@ def figuresFromButler(
 
 def binnedMosaicImage(image: np.ndarray, binning: int) -> ImageF:
     """Block means of a detector image for `makeCameraImage` (partial edge blocks dropped)."""
-    from ..afwlite.math import binImage
+    from ...afwlite.math import binImage
 
     return binImage(ImageF(np.ascontiguousarray(image, dtype=np.float32)), binning)

@@ -1,6 +1,6 @@
 """The ``make demo`` workflow: simulate a visit into a repository, run ``pipetask``, look at it.
 
-Run as ``python -m lsst.sky.correction.demo`` (``make demo`` does).  Each
+Run as ``python -m lsst.sky.correction.tools.demo`` (``make demo`` does).  Each
 step is the command a user would type, run for real and echoed:
 
 1. ``butler sky-correction-init-repo`` creates the repository;
@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .afwlite.cameraGeom import Detector
-from .afwlite.image import ImageF
+from ..afwlite.cameraGeom import Detector
+from ..afwlite.image import ImageF
 
 #: Where ``butler`` and ``pipetask`` are: beside this Python (the venv's bin).
 _BIN = Path(sys.executable).parent
@@ -54,7 +54,7 @@ def truthSkyImage(truth: Any, detector: Detector) -> np.ndarray:
     sky : `numpy.ndarray`
         Smooth focal-plane sky + pedestal + scale x sky-frame pattern.
     """
-    from .simulation._sky import fillSky
+    from ..simulation._sky import fillSky
 
     detectorId = detector.getId()
     bbox = detector.getBBox()
@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from lsst.daf.butler import Butler
 
-    from .simulation import VisitTruth
+    from ..simulation import VisitTruth
 
     start = time.perf_counter()
     root: Path = args.root.resolve()

@@ -6,7 +6,7 @@ side (the calexps as they are, sep and photutils per detector, and
 (`ValidationAccumulator`): binned residual sky, LSB-galaxy flux, bright-star
 halo, sky-frame scale, detector offsets.  `writeValidation`,
 `figuresFromRun` and `figuresFromButler` write the tables and PNG figures.
-Command line: ``python -m lsst.sky.correction.validation`` (see
+Command line: ``python -m lsst.sky.correction.tools.validation`` (see
 ``docs/validation.md``).
 """
 
@@ -15,5 +15,4 @@ from ._figures import *
 from ._geometry import *
 from ._metrics import *
 from ._outputs import *
-from ._peers import *
 from ._runner import *

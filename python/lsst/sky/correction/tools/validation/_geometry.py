@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..afwlite.cameraGeom import FOCAL_PLANE, PIXELS, Detector
+from ...afwlite.cameraGeom import FOCAL_PLANE, PIXELS, Detector
 
 
 @dataclass(frozen=True)

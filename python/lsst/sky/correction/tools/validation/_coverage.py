@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..afwlite.image import ExposureF
-from ..focal_plane_background import FocalPlaneBackground
+from ...afwlite.image import ExposureF
+from ...focal_plane_background import FocalPlaneBackground
 
 
 @dataclass(frozen=True)

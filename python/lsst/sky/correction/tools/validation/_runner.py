@@ -24,18 +24,18 @@ from typing import Any
 
 import numpy as np
 
-from ..afwlite.cameraGeom import FOCAL_PLANE
-from ..afwlite.image import ImageF
-from ..mosaic import makeCameraImage
-from ..simulation import SimulationConfig, VisitSimulator, VisitTruth
-from ..sky_correction import SkyCorrectionConfig, SkyCorrectionTask
+from ...afwlite.cameraGeom import FOCAL_PLANE
+from ...afwlite.image import ImageF
+from ...mosaic import makeCameraImage
+from ...simulation import SimulationConfig, VisitSimulator, VisitTruth
+from ...sky_correction import SkyCorrectionConfig, SkyCorrectionTask
+from ..peers import PeerConfig, photutilsBackground, sepBackground
 from ._coverage import CoverageMap, SuperpixelCoverage
 from ._figures import plotBackgroundMosaic, plotCorrectedMosaics, plotCoverage, plotResidualMaps
 from ._metrics import MethodMetrics, ResidualMap, ValidationAccumulator, perPixelNoise
 from ._outputs import binnedMosaicImage, loadTaskConfig, restoredExposure, targetMarkers, taskModel
-from ._peers import PeerConfig, photutilsBackground, sepBackground
 
-_log = logging.getLogger("lsst.sky.correction.validation")
+_log = logging.getLogger("lsst.sky.correction.tools.validation")
 
 #: The methods, in table order, and how tables and figures name them.
 METHOD_LABELS = {

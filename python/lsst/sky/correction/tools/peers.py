@@ -1,7 +1,9 @@
-"""Per-detector background estimators to compare the focal-plane sky correction with.
+"""Per-detector background estimators the focal-plane sky correction is compared with.
 
-Both peers work on one detector at a time, on the restored image
-(``calexp + calexpBackground``), as a user of sep or photutils would:
+The one definition of each peer, used by the validation (`tools.validation`)
+and by the benchmarks (``bench/``).  Both work on one detector at a time, on
+the restored image (``calexp + calexpBackground``), as a user of sep or
+photutils would:
 
 1. a first background with the detector's bad pixels (``BAD``, ``SAT``,
    ``NO_DATA``) masked;
@@ -10,7 +12,9 @@ Both peers work on one detector at a time, on the restored image
    footprints grown by ``growRadius`` pixels and masked;
 3. the final background with bad pixels and sources masked.
 
-The box and median-filter sizes are the same for both (`PeerConfig`).
+With ``maskSources=False`` only step 1 runs (the benchmarks' cost
+reference).  The box and median-filter sizes are the same for both
+(`PeerConfig`).
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ class PeerConfig:
     kernelFwhm, kernelSize : `float`, `int`
         Gaussian smoothing before photutils' detection (sep smooths with
         its default 3x3 kernel).
+    maskSources : `bool`
+        Detect and mask sources, then measure the background again (steps
+        2 and 3); `False` returns the first background.
     """
 
     boxSize: int = 128
@@ -52,6 +59,7 @@ class PeerConfig:
     growRadius: int = 5
     kernelFwhm: float = 3.0
     kernelSize: int = 5
+    maskSources: bool = True
 
     def __post_init__(self) -> None:
         if self.boxSize < 2 or self.filterSize < 1 or self.minArea < 1 or self.growRadius < 0:
@@ -97,6 +105,8 @@ def sepBackground(
     data = _checked(image, bad, what)
     size, filt = config.boxSize, config.filterSize
     first = sep.Background(data, mask=bad, bw=size, bh=size, fw=filt, fh=filt)
+    if not config.maskSources:
+        return np.asarray(first.back(), dtype=np.float32)
     residual = data - first.back()
     sep.set_extract_pixstack(max(1_000_000, data.size // 2))
     sep.set_sub_object_limit(4096)
@@ -132,6 +142,8 @@ def photutilsBackground(
     data = _checked(image, bad, what)
     size, filt = config.boxSize, config.filterSize
     first = Background2D(data, size, mask=bad, filter_size=filt)
+    if not config.maskSources:
+        return np.asarray(first.background, dtype=np.float32)
     # photutils' recipe: detect on the residual smoothed by a small Gaussian kernel, with the
     # threshold in units of the unsmoothed background RMS.
     kernel = np.asarray(make_2dgaussian_kernel(config.kernelFwhm, size=config.kernelSize).array)
