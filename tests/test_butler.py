@@ -248,10 +248,10 @@ def twoVisits(oneVisit: Repo) -> Repo:
 def test_init_repo_links_the_package_configs(repo: Repo) -> None:
     config = yaml.safe_load((repo.root / "butler.yaml").read_text())
     assert config["storageClasses"]["includeConfigs"] == (
-        "resource://lsst.sky.correction/configs/storageClasses.yaml"
+        "resource://lsst.sky.correction/data/butler/storageClasses.yaml"
     )
     assert config["datastore"]["formatters"]["includeConfigs"] == (
-        "resource://lsst.sky.correction/configs/formatters.yaml"
+        "resource://lsst.sky.correction/data/butler/formatters.yaml"
     )
     butler = Butler.from_config(str(repo.root))
     names = RepoCollections.forInstrument(INSTRUMENT)
@@ -651,7 +651,7 @@ def test_copy_mode_expands_the_definitions(tmp_path: Path) -> None:
     createRepo(tmp_path / "copied")
     createRepo(tmp_path / "copied")
     text = (tmp_path / "copied" / "butler.yaml").read_text()
-    assert text.count("resource://lsst.sky.correction/configs/storageClasses.yaml") == 1
+    assert text.count("resource://lsst.sky.correction/data/butler/storageClasses.yaml") == 1
 
 
 def test_write_visit_rejects_unknown_filters(repo: Repo) -> None:

@@ -2,7 +2,7 @@
 
 * `formatters`: FormatterV2s for the afwlite types (afw's FITS layouts, the
   ECSV camera file); the storage classes and the formatter mapping are
-  package data (``lsst.sky.correction/configs/*.yaml``), linked from a
+  package data (``lsst.sky.correction/data/butler/*.yaml``), linked from a
   repository's ``butler.yaml``.
 * `instrument`: `~lsst.pipe.base.Instrument` subclasses without obs_*
   packages (LSSTCam, LSSTComCam, HSC, DECam; the test instruments are in `lsst.sky.correction.testing`).

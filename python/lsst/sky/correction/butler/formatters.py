@@ -19,7 +19,7 @@ instrument's camera when the instrument is one of
 `lsst.sky.correction.butler.instrument`'s, as obs_base's raw formatters do.
 
 The storage classes that use them are defined in
-``configs/storageClasses.yaml`` and the mapping in ``configs/formatters.yaml``
+``data/butler/storageClasses.yaml`` and the mapping in ``data/butler/formatters.yaml``
 (package data of ``lsst.sky.correction``).
 """
 

@@ -4,7 +4,7 @@ The steps `initRepo` chains (each usable on its own):
 
 1. `createRepo` makes a repository, or configures an existing one, so that it
    knows sky_correction's storage classes and formatters: ``butler.yaml``
-   links ``resource://lsst.sky.correction/configs/...`` (or, with
+   links ``resource://lsst.sky.correction/data/butler/...`` (or, with
    ``link=False``, a copy is written into it).
 2. `registerInstrument` inserts the instrument, detector and physical filter
    records.
@@ -72,10 +72,10 @@ _LOG = logging.getLogger(__name__)
 #: Where a repository's butler.yaml points to sky_correction's definitions:
 #: (config section, the resource URI included there).
 INCLUDE_URIS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("storageClasses",), "resource://lsst.sky.correction/configs/storageClasses.yaml"),
-    (("datastore", "formatters"), "resource://lsst.sky.correction/configs/formatters.yaml"),
+    (("storageClasses",), "resource://lsst.sky.correction/data/butler/storageClasses.yaml"),
+    (("datastore", "formatters"), "resource://lsst.sky.correction/data/butler/formatters.yaml"),
 )
-_SEED_URI = "resource://lsst.sky.correction/configs/seed.yaml"
+_SEED_URI = "resource://lsst.sky.correction/data/butler/seed.yaml"
 
 #: Default start of a visit written without an explicit ``begin``: visit N
 #: starts N * _VISIT_SPACING after this.
@@ -126,7 +126,7 @@ def createRepo(root: str | os.PathLike[str], *, link: bool = True) -> Config:
         The repository directory (a local path).
     link : `bool`, optional
         `True` (default): ``butler.yaml`` keeps ``includeConfigs:
-        resource://lsst.sky.correction/configs/...`` directives, so the
+        resource://lsst.sky.correction/data/butler/...`` directives, so the
         repository follows upgrades of sky_correction.  `False`: the
         definitions are expanded into ``butler.yaml`` (new repositories only).
 

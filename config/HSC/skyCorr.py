@@ -1,1 +1,0 @@
-../../python/lsst/sky/correction/data/config/HSC/skyCorr.py
