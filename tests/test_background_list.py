@@ -45,7 +45,7 @@ def stats_image(nx: int, ny: int, seed: int, xy0: Point2I | None = None) -> Mask
 
 
 def hsc_like_element():
-    """Element 0 of afw_formats §2.4: a 2048x4176 CCD, 16x33 cells, AKIMA + REDUCE, no Chebyshev."""
+    """A typical HSC calexpBackground element: a 2048x4176 CCD, 16x33 cells, AKIMA + REDUCE, no Chebyshev."""
     stats = stats_image(16, 33, seed=1)
     stats.image.array[5, 7] = np.nan
     bkgd = BackgroundMI(Box2I(Point2I(0, 0), Extent2I(2048, 4176)), stats)

@@ -144,7 +144,7 @@ def test_bin_large_image_is_vectorised() -> None:
 # rotateImageBy90 and flipImage
 # --------------------------------------------------------------------------
 def afw_rotate_loop(array: np.ndarray, n_quarter: int) -> np.ndarray:
-    """The table of afw_formats.md §5.5, written as afw's loops."""
+    """afw's rotation loops (lsst/afw src/math/rotateImage.cc, rotateImageBy90), written out."""
     height, width = array.shape
     turns = n_quarter % 4
     if turns == 0:

@@ -102,7 +102,7 @@ def test_every_fixture_reads_with_the_pixels_astropy_sees(fixtures: Path) -> Non
     [(V2, 2), ("exposure-version-1.fits", 1), ("exposure-version-0.fits", 0), ("exposure-noversion.fits", 0)],
 )
 def test_make_test_exposure_contents(fixtures: Path, name: str, version: int) -> None:
-    # Contents written by afw's tests/data/makeTestExposure.py (afw_formats.md §6.1).
+    # Contents written by afw's tests/data/makeTestExposure.py (tests/data/README.md).
     exposure = ExposureF.readFits(fixtures / name)
     assert exposure.getBBox() == Box2I(Point2I(0, 0), Extent2I(10, 10))
     assert exposure.image.array.dtype == np.float32
@@ -156,7 +156,8 @@ def test_make_test_exposure_contents(fixtures: Path, name: str, version: int) ->
 def test_version_2_archive_index_rows(fixtures: Path) -> None:
     archive = ExposureF(fixtures / V2).archive
     index = archive.getHduList()[1].data
-    # afw_formats.md §6.3: ten rows; the Detector (id 4) owns catalogs 4 and 7.
+    # The file's archive index (lsst/afw src/table/io/OutputArchive.cc layout): ten rows;
+    # the Detector (id 4) owns catalogs 4 and 7.
     assert len(index) == 10
     detector_rows = index[index["id"] == 4]
     assert sorted(detector_rows["cat.archive"]) == [4, 7]

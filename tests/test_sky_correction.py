@@ -1,7 +1,7 @@
 """SkyCorrectionTask end to end: the reference unit test's scenarios, and analytic truths.
 
 The first three tests port lsst/pipe_tasks ``tests/test_skyCorrection.py``
-(algorithm_spec.md §9) to afwlite and ``makeDummyCamera()``, with the same
+(lsst/pipe_tasks, tests/test_skyCorrection.py) to afwlite and ``makeDummyCamera()``, with the same
 inputs and tolerances.
 """
 
@@ -26,6 +26,10 @@ from lsst.sky.correction.errors import NoUsableBackgroundSuperpixelsError
 from lsst.sky.correction.testing import makeConstantBackground, makeDummyCamera, makeSkyFrame
 
 DUMMY_PIXEL_SIZE = 0.015  # the reference test configures superpixels in HSC pixel units
+#: The per-camera task overrides shipped as package data.
+CONFIG_OVERRIDES = (
+    Path(__file__).resolve().parents[1] / "python" / "lsst" / "sky" / "correction" / "data" / "config"
+)
 
 
 @dataclass
@@ -447,9 +451,10 @@ def test_connections_follow_the_config() -> None:
 def test_camera_overrides_load_and_match_the_stack(
     camera: str, bgModel1Px: int, bgModel2Px: int, pixelSize: float, minFrac: float
 ) -> None:
-    # anchors.md §1: the stack's per-camera superpixel sizes (pixels x pixel size, in mm).
+    # The stack's per-camera superpixel sizes (pixels x pixel size, in mm): obs_lsst and obs_subaru
+    # config/skyCorr.py, drp_pipe pipelines/_ingredients (skyCorr config).
     config = SkyCorrectionConfig()
-    config.load(str(Path(__file__).parents[1] / "config" / camera / "skyCorr.py"))
+    config.load(str(CONFIG_OVERRIDES / camera / "skyCorr.py"))
     config.validate()
     assert config.bgModel1.xSize == pytest.approx(bgModel1Px * pixelSize)
     assert config.bgModel2.ySize == pytest.approx(bgModel2Px * pixelSize)

@@ -1,7 +1,7 @@
 """Tests of afwlite.math statistics against a naive transcription of afw's algorithm.
 
 The reference below (`naive_statistics`) follows the documented algorithm
-(afw_formats.md §4.2) pixel by pixel with Python floats, which are IEEE
+(lsst/afw src/math/Statistics.cc) pixel by pixel with Python floats, which are IEEE
 doubles like afw's accumulators.
 """
 
