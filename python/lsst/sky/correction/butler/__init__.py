@@ -6,7 +6,9 @@
   repository's ``butler.yaml``.
 * `instrument`: `~lsst.pipe.base.Instrument` subclasses without obs_*
   packages (LSSTCam, LSSTComCam, HSC, DECam; the test instruments are in `lsst.sky.correction.testing`).
-* `repo`: `initRepo` and `writeVisit`.
+* `repo`: `initRepo` and its steps (repository, instrument, dataset types,
+  collections, camera).
+* `visits`: `writeVisit`.
 * `simulate`: `writeSimulatedVisit` (a simulated visit, detector by detector).
 * `cli`: the ``butler sky-correction-*`` subcommands.
 """
@@ -14,4 +16,5 @@
 from .formatters import *
 from .instrument import *
 from .repo import *
+from .visits import *
 from .simulate import *

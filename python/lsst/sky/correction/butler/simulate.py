@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from lsst.daf.butler import Butler
 from lsst.pipe.base import Instrument
 
-from .repo import RepoCollections, VisitDatasets, writeVisit
+from .repo import RepoCollections
+from .visits import VisitDatasets, writeVisit
 
 if TYPE_CHECKING:
     from ..afwlite.cameraGeom import Camera
