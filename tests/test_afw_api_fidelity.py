@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lsst.sky.correction.afwlite import image as afwImage
+from lsst.sky.correction.afwlite import math as afwMath
 from lsst.sky.correction.afwlite.cameraGeom import TransformPoint2ToPoint2
 from lsst.sky.correction.afwlite.geom import (
     EXPAND,
@@ -21,6 +23,7 @@ from lsst.sky.correction.afwlite.geom import (
     Point2I,
 )
 from lsst.sky.correction.afwlite.image import LOCAL, PARENT, ExposureF, ImageF, MaskedImageF
+from lsst.sky.correction.afwlite.math import InvalidParameterError
 
 # x' = 2x + 1, y' = 3y - 4: easy to check by hand.
 SCALE = TransformPoint2ToPoint2([[2.0, 0.0], [0.0, 3.0]], [1.0, -4.0])
@@ -186,3 +189,141 @@ def test_masked_image_pixel_index_returns_image_mask_variance_triple() -> None:
     assert ExposureF(masked)[2, 1, LOCAL] == (7.0, 4, 2.0)
     masked[10, 20, PARENT] = (1.5, 1, 0.5)
     assert (masked.image.array[0, 0], masked.mask.array[0, 0], masked.variance.array[0, 0]) == (1.5, 1, 0.5)
+
+
+# Statistics (lsst/afw include/lsst/afw/math/Statistics.h, src/math/Statistics.cc,
+# python/lsst/afw/math/_statistics.cc) ----------------------------------------------------------
+
+
+def test_statistics_control_defaults_and_weights_switch() -> None:
+    """lsst/afw python/lsst/afw/math/_statistics.cc: ``StatisticsControl(numSigmaClip=3.0,
+    numIter=3, andMask=0x0, isNanSafe=true, useWeights=WEIGHTS_NONE)``; Statistics.h:
+    ``getWeighted()`` is ``useWeights == WEIGHTS_TRUE`` and ``getWeightedIsSet()`` is
+    ``useWeights != WEIGHTS_NONE``."""
+    sctrl = afwMath.StatisticsControl()
+    assert (sctrl.getNumSigmaClip(), sctrl.getNumIter(), sctrl.getAndMask(), sctrl.getNanSafe()) == (
+        3.0,
+        3,
+        0,
+        True,
+    )
+    assert not sctrl.getWeighted() and not sctrl.getWeightedIsSet()
+    assert not sctrl.getCalcErrorFromInputVariance()
+    off = afwMath.StatisticsControl(3.0, 3, 0x0, True, afwMath.StatisticsControl.WEIGHTS_FALSE)
+    assert not off.getWeighted() and off.getWeightedIsSet()
+    sctrl.setWeighted(True)
+    assert sctrl.getWeighted() and sctrl.getWeightedIsSet()
+
+
+def test_weighted_statistics_raise_not_implemented() -> None:
+    """lsst/afw Statistics.h ``makeStatistics(MaskedImage, flags, sctrl)`` passes the variance
+    plane when ``getWeighted() || getCalcErrorFromInputVariance()``, and the
+    ``(mimg, weights, flags, sctrl)`` overload weights the pixels: afwlite computes neither."""
+    masked = MaskedImageF(_ramp(Point2I(0, 0)))
+    weighted = afwMath.StatisticsControl()
+    weighted.setWeighted(True)
+    with pytest.raises(NotImplementedError, match="weighted statistics"):
+        afwMath.makeStatistics(masked, afwMath.MEAN, weighted)
+    fromVariance = afwMath.StatisticsControl()
+    fromVariance.setCalcErrorFromInputVariance(True)
+    with pytest.raises(NotImplementedError, match="input variance"):
+        afwMath.makeStatistics(masked, afwMath.MEAN | afwMath.ERRORS, fromVariance)
+    with pytest.raises(NotImplementedError, match="weights"):
+        afwMath.makeStatistics(masked, masked.variance, afwMath.MEAN)
+    with pytest.raises(NotImplementedError, match="mask propagation"):
+        afwMath.StatisticsControl().setMaskPropagationThreshold(3, 0.5)
+
+
+def test_get_value_of_a_property_not_computed_raises() -> None:
+    """lsst/afw src/math/Statistics.cc ``getResult``: "You didn't ask me to calculate" unless
+    ``prop & _flags``; with ``NOTHING`` and several properties: "getValue() may only be called
+    without a parameter if you asked for only one statistic"."""
+    stats = afwMath.makeStatistics(_ramp(Point2I(0, 0)), afwMath.MEAN | afwMath.NPOINT)
+    with pytest.raises(InvalidParameterError):
+        stats.getValue(afwMath.MEDIAN)
+    with pytest.raises(InvalidParameterError):
+        stats.getValue()
+    single = afwMath.makeStatistics(_ramp(Point2I(0, 0)), afwMath.MEDIAN | afwMath.ERRORS)
+    assert single.getValue() == 9.5  # NOTHING: the one property asked for (ERRORS aside)
+
+
+def test_get_result_error_is_nan_unless_errors_requested() -> None:
+    """lsst/afw src/math/Statistics.cc ``getResult``: ``Value ret(NaN, NaN)`` and the error is
+    filled only ``if (_flags & ERRORS)``; ``MEAN`` error is ``sqrt(variance / n)``, ``NPOINT``
+    error 0."""
+    values = np.array([[1.0, 2.0, 3.0, 4.0]], dtype=np.float32)  # mean 2.5, variance 5/3
+    plain = afwMath.makeStatistics(ImageF(values), afwMath.MEAN | afwMath.NPOINT)
+    value, error = plain.getResult(afwMath.MEAN)
+    assert value == 2.5 and np.isnan(error) and np.isnan(plain.getError(afwMath.NPOINT))
+    withErrors = afwMath.makeStatistics(ImageF(values), afwMath.MEAN | afwMath.NPOINT | afwMath.ERRORS)
+    assert withErrors.getResult(afwMath.MEAN) == pytest.approx((2.5, np.sqrt(5.0 / 3.0 / 4.0)), rel=1e-12)
+    assert withErrors.getError(afwMath.NPOINT) == 0.0
+    # Asking with ERRORS or'ed in names the same property.
+    assert withErrors.getValue(afwMath.MEAN | afwMath.ERRORS) == 2.5
+
+
+def test_masked_image_statistics_use_mask_and_ignore_variance() -> None:
+    """lsst/afw Statistics.h: for a MaskedImage without weighting the variance is replaced by
+    a ``MaskImposter``; pixels with ``mask & andMask`` are skipped (``andMask`` defaults to 0,
+    so nothing is skipped), NaNs are skipped when ``isNanSafe``."""
+    image = ImageF(np.array([[1.0, 2.0, np.nan, 100.0]], dtype=np.float32))
+    masked = MaskedImageF(image)
+    masked.mask.array[0, 3] = 4
+    masked.variance.array[:] = [[1.0, 1e6, 1.0, 1.0]]
+    everything = afwMath.makeStatistics(masked, afwMath.MEAN | afwMath.NPOINT)
+    assert everything.getValue(afwMath.NPOINT) == 3 and everything.getValue(afwMath.MEAN) == pytest.approx(
+        103.0 / 3.0
+    )
+    masked4 = afwMath.makeStatistics(masked, afwMath.MEAN | afwMath.SUM, afwMath.StatisticsControl(andMask=4))
+    assert masked4.getValue(afwMath.MEAN) == 1.5 and masked4.getValue(afwMath.SUM) == 3.0
+    unsafe = afwMath.makeStatistics(image, afwMath.MEAN, afwMath.StatisticsControl(isNanSafe=False))
+    assert np.isnan(unsafe.getValue())
+
+
+def test_meanclip_clips_first_at_median_with_iqr_then_at_mean_with_stdev() -> None:
+    """lsst/afw include/lsst/afw/math/Statistics.h: "The first clip (ie. the first iteration)
+    is performed at: median +/- numSigmaClip*IQ_TO_STDEV*IQR ... All subsequent iterations
+    perform clips at mean +/- numSigmaClip*stdev"; NCLIPPED counts what the last pass left out."""
+    values = np.array([[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 100.0]], dtype=np.float32)
+    flags = afwMath.MEANCLIP | afwMath.NCLIPPED | afwMath.NPOINT
+    # One pass: median 4.5, IQR 6.75 - 2.25 = 4.5, half-width 3 * 0.7413... * 4.5 = 10.0: 100 goes.
+    once = afwMath.makeStatistics(ImageF(values), flags, afwMath.StatisticsControl(3.0, 1))
+    assert once.getValue(afwMath.MEANCLIP) == 4.0 and once.getValue(afwMath.NCLIPPED) == 1
+    # numSigmaClip 1: pass 1 keeps |v - 4.5| <= 3.34, i.e. 2..7 (mean 4.5, variance 3.5);
+    # pass 2 re-clips all ten at 4.5 +- sqrt(3.5) = 1.87 and keeps 3..6.
+    twice = afwMath.makeStatistics(ImageF(values), flags, afwMath.StatisticsControl(1.0, 2))
+    assert twice.getValue(afwMath.MEANCLIP) == 4.5 and twice.getValue(afwMath.NCLIPPED) == 6
+    stdevClip = afwMath.makeStatistics(ImageF(values), afwMath.STDEVCLIP, afwMath.StatisticsControl(1.0, 2))
+    assert stdevClip.getValue() == pytest.approx(np.std([3.0, 4.0, 5.0, 6.0], ddof=1), rel=1e-12)
+
+
+def test_statistics_of_a_mask_refuse_errors() -> None:
+    """lsst/afw src/math/Statistics.cc ``Statistics<Mask>``: ``(flags & ~(NPOINT | SUM)) != 0``
+    raises "Statistics<Mask> only supports NPOINT and SUM", so ERRORS is refused too."""
+    mask = afwImage.Mask(np.array([[1, 2], [0, 8]], dtype=np.int32))
+    assert afwMath.makeStatistics(mask, afwMath.SUM).getValue() == 11
+    with pytest.raises(InvalidParameterError, match="only NPOINT and SUM"):
+        afwMath.makeStatistics(mask, afwMath.SUM | afwMath.ERRORS)
+
+
+def test_make_statistics_keyword_and_sequence_overloads() -> None:
+    """lsst/afw python/lsst/afw/math/_statistics.cc: overloads ``(img, flags, sctrl)``,
+    ``(img, msk, flags, sctrl)``, ``(mimg, flags, sctrl)`` and ``(v, flags, sctrl)`` for a
+    ``std::vector`` of values, with those keyword names."""
+    image = _ramp(Point2I(0, 0))
+    sctrl = afwMath.StatisticsControl(andMask=1)
+    mask = afwImage.Mask(np.where(image.array > 9, 1, 0).astype(np.int32))
+    assert afwMath.makeStatistics(img=image, flags=afwMath.MEAN).getValue() == 9.5
+    assert afwMath.makeStatistics(img=image, msk=mask, flags=afwMath.MEAN, sctrl=sctrl).getValue() == 4.5
+    assert afwMath.makeStatistics(image, afwMath.MEAN, sctrl=sctrl).getValue() == 9.5
+    assert afwMath.makeStatistics(v=[1.0, 2.0, 6.0], flags=afwMath.MEDIAN).getValue() == 2.0
+    assert afwMath.makeStatistics([1.0, 2.0, 6.0], afwMath.MEAN).getValue() == 3.0
+
+
+def test_string_to_statistics_property() -> None:
+    """lsst/afw src/math/Statistics.cc ``stringToStatisticsProperty`` maps each name to its
+    Property; an unknown name gives afw's default (NOTHING), which afwlite refuses instead."""
+    assert afwMath.stringToStatisticsProperty("MEANCLIP") == afwMath.MEANCLIP == 0x80
+    assert afwMath.stringToStatisticsProperty("NPOINT") | afwMath.MEAN == 0x6
+    with pytest.raises(InvalidParameterError, match="unknown statistics property"):
+        afwMath.stringToStatisticsProperty("MEANCLIPPED")
