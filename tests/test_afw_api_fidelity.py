@@ -6,12 +6,29 @@ expectations are worked out by hand from that source, not taken from afwlite's o
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from lsst.sky.correction.afwlite import image as afwImage
 from lsst.sky.correction.afwlite import math as afwMath
-from lsst.sky.correction.afwlite.cameraGeom import TransformPoint2ToPoint2
+from lsst.sky.correction.afwlite.cameraGeom import (
+    ACTUAL_PIXELS,
+    FIELD_ANGLE,
+    FOCAL_PLANE,
+    PIXELS,
+    TAN_PIXELS,
+    Angle,
+    Camera,
+    Detector,
+    Orientation,
+    TransformPoint2ToPoint2,
+    arcminutes,
+    arcseconds,
+    degrees,
+    radians,
+)
 from lsst.sky.correction.afwlite.geom import (
     EXPAND,
     SHRINK,
@@ -327,3 +344,199 @@ def test_string_to_statistics_property() -> None:
     assert afwMath.stringToStatisticsProperty("NPOINT") | afwMath.MEAN == 0x6
     with pytest.raises(InvalidParameterError, match="unknown statistics property"):
         afwMath.stringToStatisticsProperty("MEANCLIPPED")
+
+
+# Backgrounds (lsst/afw python/lsst/afw/math/_backgroundList.py, _background.cc,
+# include/lsst/afw/math/Background.h) ---------------------------------------------------------------
+
+
+def _flatBackground(value: float, grid: tuple[int, int] = (3, 2)) -> afwMath.BackgroundMI:
+    stats = MaskedImageF(ImageF(np.full(grid[::-1], value, dtype=np.float32)))
+    return afwMath.BackgroundMI(Box2I(Point2I(10, 20), Extent2I(30, 20)), stats)
+
+
+def test_background_control_constructor_overloads_and_defaults() -> None:
+    """lsst/afw python/lsst/afw/math/_background.cc: ``BackgroundControl(nxSample, nySample,
+    sctrl=StatisticsControl(), prop=MEANCLIP, actrl=ApproximateControl(UNKNOWN, 1))`` and
+    ``BackgroundControl(style, nxSample=10, nySample=10, undersampleStyle=THROW_EXCEPTION, ...)``,
+    each also with string styles; the first form interpolates with AKIMA_SPLINE."""
+    plain = afwMath.BackgroundControl(4, 3)
+    assert (plain.getNxSample(), plain.getNySample()) == (4, 3)
+    assert plain.getInterpStyle() == afwMath.Interpolate.AKIMA_SPLINE
+    assert plain.getUndersampleStyle() == afwMath.THROW_EXCEPTION
+    assert plain.getStatisticsProperty() == afwMath.MEANCLIP
+    assert plain.getApproximateControl().getStyle() == afwMath.ApproximateControl.UNKNOWN
+    styled = afwMath.BackgroundControl(afwMath.Interpolate.LINEAR)
+    assert (styled.getNxSample(), styled.getNySample()) == (10, 10)
+    named = afwMath.BackgroundControl("NATURAL_SPLINE", 5, 6, "REDUCE_INTERP_ORDER", afwMath.StatisticsControl(), "MEAN")
+    assert named.getInterpStyle() == afwMath.Interpolate.NATURAL_SPLINE
+    assert named.getUndersampleStyle() == afwMath.REDUCE_INTERP_ORDER
+    assert named.getStatisticsProperty() == afwMath.MEAN
+    named.setUndersampleStyle("THROW_EXCEPTION")
+    assert named.getUndersampleStyle() == afwMath.UndersampleStyle.THROW_EXCEPTION
+    # The binding takes C++ ints: a float sample count is refused, never truncated.
+    with pytest.raises(TypeError, match="nxSample"):
+        plain.setNxSample(2.7)  # type: ignore[arg-type]
+
+
+def test_string_to_undersample_style_names_afw_styles() -> None:
+    """lsst/afw src/math/Background.cc ``stringToUndersampleStyle``: THROW_EXCEPTION,
+    REDUCE_INTERP_ORDER, INCREASE_NXNYSAMPLE; other names raise InvalidParameterError
+    ("Understample style not defined")."""
+    assert afwMath.stringToUndersampleStyle("REDUCE_INTERP_ORDER") == afwMath.REDUCE_INTERP_ORDER == 1
+    assert int(afwMath.stringToUndersampleStyle("INCREASE_NXNYSAMPLE")) == 2
+    with pytest.raises(InvalidParameterError, match="not defined"):
+        afwMath.stringToUndersampleStyle("REDUCE")
+
+
+def test_background_list_elements_are_afw_seven_tuples() -> None:
+    """lsst/afw python/lsst/afw/math/_backgroundList.py: each element is ``(bkgd, interpStyle,
+    undersampleStyle, approxStyle, approxOrderX, approxOrderY, approxWeighting)``; a bare
+    background is appended with None styles, which ``__getitem__`` fills from
+    ``getAsUsedInterpStyle()``, ``getAsUsedUndersampleStyle()`` and the ApproximateControl."""
+    bare = _flatBackground(1.0)
+    bare.getImageF(afwMath.Interpolate.LINEAR, afwMath.REDUCE_INTERP_ORDER)
+    styled = _flatBackground(2.0)
+    backgrounds = afwMath.BackgroundList(
+        bare,
+        (styled, afwMath.Interpolate.CONSTANT, afwMath.THROW_EXCEPTION, afwMath.ApproximateControl.UNKNOWN, 1, -1, True),
+    )
+    assert len(backgrounds) == 2
+    first = backgrounds[0]
+    assert first[0] is bare
+    # LINEAR needs 2 cells per axis, so the 3x2 grid uses it as asked.  The default
+    # ApproximateControl(UNKNOWN, 1) stores orderY = orderX (src/math/Approximate.cc:
+    # ``_orderY(orderY < 0 ? orderX : orderY)``).
+    expected = (afwMath.Interpolate.LINEAR, afwMath.REDUCE_INTERP_ORDER, afwMath.ApproximateControl.UNKNOWN)
+    assert first[1:] == (*expected, 1, 1, True)
+    assert [element[0] for element in backgrounds] == [bare, styled]
+
+
+def test_background_list_get_image_sums_elements_in_order() -> None:
+    """lsst/afw python/lsst/afw/math/_backgroundList.py ``getImage``: each element's
+    ``getImageF(interpStyle, undersampleStyle)`` (``getImageF()`` for an approximation), added
+    in list order onto the first; an empty list gives None."""
+    backgrounds = afwMath.BackgroundList()
+    assert backgrounds.getImage() is None
+    for value in (1.0, 2.5):
+        bkgd = _flatBackground(value)
+        backgrounds.append((bkgd, afwMath.Interpolate.LINEAR, afwMath.THROW_EXCEPTION, afwMath.ApproximateControl.UNKNOWN, 1, -1, True))
+    total = backgrounds.getImage()
+    assert total is not None and total.getBBox() == Box2I(Point2I(10, 20), Extent2I(30, 20))
+    assert np.all(total.array == np.float32(3.5))
+
+
+def test_get_image_f_without_arguments_uses_the_control_styles() -> None:
+    """lsst/afw include/lsst/afw/math/Background.h: ``getImage()`` is ``getImage(
+    _bctrl->getInterpStyle(), _bctrl->getUndersampleStyle())``; the stats image of a
+    ``BackgroundMI(bbox, statsImage)`` is shared, not copied (``getStatsImage``)."""
+    bkgd = _flatBackground(1.0, grid=(2, 2))  # too few cells for the default AKIMA_SPLINE
+    with pytest.raises(InvalidParameterError, match="too few points"):
+        bkgd.getImageF()
+    bkgd.getBackgroundControl().setUndersampleStyle(afwMath.REDUCE_INTERP_ORDER)
+    assert np.all(bkgd.getImageF().array == 1.0)
+    assert bkgd.getAsUsedInterpStyle() == afwMath.Interpolate.LINEAR
+    bkgd.getStatsImage().image.array[:] = 4.0
+    assert np.all(bkgd.getImageF("LINEAR", "THROW_EXCEPTION").array == 4.0)
+
+
+# cameraGeom and lsst.geom.Angle (lsst/afw python/lsst/afw/cameraGeom, src/cameraGeom;
+# lsst/geom include/lsst/geom/Angle.h, python/lsst/geom/_angle.cc) -----------------------------------
+
+
+def _detector(name: str, detectorId: int, x: float, yawDeg: float = 0.0) -> Detector:
+    return Detector(
+        name,
+        detectorId,
+        bbox=Box2I(Point2I(0, 0), Extent2I(100, 50)),
+        orientation=Orientation((x, 0.0, 0.0), Point2D(-0.5, -0.5), yawDeg * degrees),
+        pixelSize=Extent2D(0.01, 0.01),
+    )
+
+
+# Ids deliberately out of name order and out of construction order.
+CAMERA = Camera("Toy", [_detector("B", 7, 0.0), _detector("C", 2, 5.0, 90.0), _detector("A", 4, -5.0)])
+
+
+def test_camera_lookup_iteration_and_maps() -> None:
+    """lsst/afw python/lsst/afw/cameraGeom (DetectorCollection bindings): ``camera[id]`` and
+    ``camera[name]``, ``in`` by either, ``len``; iteration follows the ``std::map`` keyed by id,
+    ``getNameMap()``/``getIdMap()`` convert ``std::map``s, so they come sorted by key."""
+    assert CAMERA[2].getName() == "C" and CAMERA["A"].getId() == 4
+    assert 7 in CAMERA and "B" in CAMERA and "Z" not in CAMERA and 3 not in CAMERA
+    assert len(CAMERA) == 3
+    assert [d.getId() for d in CAMERA] == [2, 4, 7]
+    assert list(CAMERA.getIdMap()) == [2, 4, 7]
+    assert list(CAMERA.getNameMap()) == ["A", "B", "C"]
+    with pytest.raises(KeyError):
+        CAMERA["Z"]
+
+
+def test_detector_corners_center_and_quarter_turns() -> None:
+    """lsst/afw src/cameraGeom/Detector.cc ``getCorners``: the corners of ``Box2D(getBBox())``
+    (min-0.5 to max+0.5) in ``Box2D::getCorners`` order, transformed; Orientation.cc
+    ``getNQuarter``: ``floor((yawDeg + 45) / 90)`` after adding 360 to negative yaws."""
+    rotated = CAMERA["C"]  # yaw 90 degrees: pixel +x runs along focal-plane +y
+    assert rotated.getCorners(PIXELS) == [
+        Point2D(-0.5, -0.5),
+        Point2D(99.5, -0.5),
+        Point2D(99.5, 49.5),
+        Point2D(-0.5, 49.5),
+    ]
+    fp = rotated.getCorners(FOCAL_PLANE)
+    np.testing.assert_allclose([(p.getX(), p.getY()) for p in fp], [(5.0, 0.0), (5.0, 1.0), (4.5, 1.0), (4.5, 0.0)], atol=1e-12)
+    center = rotated.getCenter(FOCAL_PLANE)
+    assert center.getX() == pytest.approx(4.75) and center.getY() == pytest.approx(0.5)
+    assert rotated.getOrientation().getNQuarter() == 1
+    assert _detector("D", 9, 0.0, -90.0).getOrientation().getNQuarter() == 3
+    assert _detector("D", 9, 0.0, 320.0).getOrientation().getNQuarter() == 4  # callers take % 4
+
+
+def test_find_detectors_returns_those_containing_the_point() -> None:
+    """lsst/afw src/cameraGeom/Camera.cc ``findDetectors``: the point goes to FOCAL_PLANE,
+    then to each detector's PIXELS, and detectors whose ``Box2D(bbox)`` contains it are kept."""
+    assert [d.getName() for d in CAMERA.findDetectors(Point2D(0.5, 0.25), FOCAL_PLANE)] == ["B"]
+    assert CAMERA.findDetectors(Point2D(2.5, 0.0), FOCAL_PLANE) == []
+
+
+def test_unmodelled_camera_systems_raise_not_implemented() -> None:
+    """lsst/afw src/cameraGeom/CameraSys.cc defines FIELD_ANGLE, TAN_PIXELS and ACTUAL_PIXELS,
+    which afw cameras transform; afwlite has no optical model, so it must say so, not answer."""
+    detector = CAMERA["B"]
+    with pytest.raises(NotImplementedError, match="FIELD_ANGLE transforms .*lsst.afw.cameraGeom"):
+        detector.getCorners(FIELD_ANGLE)
+    with pytest.raises(NotImplementedError, match="FIELD_ANGLE"):
+        CAMERA.getTransform(FOCAL_PLANE, FIELD_ANGLE)
+    with pytest.raises(NotImplementedError, match="TAN_PIXELS"):
+        detector.getTransform(TAN_PIXELS, FOCAL_PLANE)
+    with pytest.raises(NotImplementedError, match="ACTUAL_PIXELS"):
+        detector.hasTransform(ACTUAL_PIXELS)
+    with pytest.raises(NotImplementedError, match="amplifiers"):
+        detector.getAmplifiers()
+    with pytest.raises(NotImplementedError, match="amplifiers"):
+        list(detector)
+    assert detector  # truth testing does not reach the amplifier count
+    with pytest.raises(NotImplementedError, match="TransformMap"):
+        CAMERA.getTransformMap()
+
+
+def test_angle_units_arithmetic_and_comparison() -> None:
+    """lsst/geom include/lsst/geom/Angle.h: ``hours = PI * 15.0 / 180.0``, ``arcminutes =
+    PI / 60 / 180.0``, ``arcseconds = PI / 180.0 / 3600.0``; python/lsst/geom/_angle.cc binds
+    Angle +- Angle, Angle * number (both sides), Angle / number, ``-``, ``abs``, comparisons
+    with Angles and with plain numbers (radians), and refuses Angle / Angle."""
+    assert (3600.0 * arcseconds).asDegrees() == pytest.approx(1.0, rel=1e-15)
+    assert (1.0 * arcseconds).asRadians() == math.pi / 180.0 / 3600.0
+    assert (60.0 * arcminutes).asDegrees() == pytest.approx(1.0, rel=1e-15)
+    assert (15.0 * degrees).asHours() == pytest.approx(1.0, rel=1e-15)
+    assert Angle(1.0, degrees).asArcseconds() == pytest.approx(3600.0, rel=1e-15)
+    total = 30.0 * degrees + 15.0 * degrees - 5.0 * degrees
+    assert isinstance(total, Angle) and total.asDegrees() == pytest.approx(40.0, rel=1e-15)
+    assert (2 * (10.0 * degrees)).asDegrees() == pytest.approx(20.0) == ((10.0 * degrees) * 2.0).asDegrees()
+    assert ((90.0 * degrees) / 2).asDegrees() == pytest.approx(45.0)
+    assert (-(1.0 * radians)).asRadians() == -1.0 and abs(-1.0 * radians) == 1.0 * radians
+    assert 1.0 * radians == 1.0 and 0.5 * radians < 1 and 2.0 * radians > 1.0 * radians
+    with pytest.raises(TypeError):
+        (1.0 * radians) / (1.0 * radians)
+    with pytest.raises(TypeError):
+        (1.0 * radians) + 1.0  # type: ignore[operator]
