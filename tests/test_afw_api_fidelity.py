@@ -368,7 +368,9 @@ def test_background_control_constructor_overloads_and_defaults() -> None:
     assert plain.getApproximateControl().getStyle() == afwMath.ApproximateControl.UNKNOWN
     styled = afwMath.BackgroundControl(afwMath.Interpolate.LINEAR)
     assert (styled.getNxSample(), styled.getNySample()) == (10, 10)
-    named = afwMath.BackgroundControl("NATURAL_SPLINE", 5, 6, "REDUCE_INTERP_ORDER", afwMath.StatisticsControl(), "MEAN")
+    named = afwMath.BackgroundControl(
+        "NATURAL_SPLINE", 5, 6, "REDUCE_INTERP_ORDER", afwMath.StatisticsControl(), "MEAN"
+    )
     assert named.getInterpStyle() == afwMath.Interpolate.NATURAL_SPLINE
     assert named.getUndersampleStyle() == afwMath.REDUCE_INTERP_ORDER
     assert named.getStatisticsProperty() == afwMath.MEAN
@@ -399,7 +401,15 @@ def test_background_list_elements_are_afw_seven_tuples() -> None:
     styled = _flatBackground(2.0)
     backgrounds = afwMath.BackgroundList(
         bare,
-        (styled, afwMath.Interpolate.CONSTANT, afwMath.THROW_EXCEPTION, afwMath.ApproximateControl.UNKNOWN, 1, -1, True),
+        (
+            styled,
+            afwMath.Interpolate.CONSTANT,
+            afwMath.THROW_EXCEPTION,
+            afwMath.ApproximateControl.UNKNOWN,
+            1,
+            -1,
+            True,
+        ),
     )
     assert len(backgrounds) == 2
     first = backgrounds[0]
@@ -420,7 +430,17 @@ def test_background_list_get_image_sums_elements_in_order() -> None:
     assert backgrounds.getImage() is None
     for value in (1.0, 2.5):
         bkgd = _flatBackground(value)
-        backgrounds.append((bkgd, afwMath.Interpolate.LINEAR, afwMath.THROW_EXCEPTION, afwMath.ApproximateControl.UNKNOWN, 1, -1, True))
+        backgrounds.append(
+            (
+                bkgd,
+                afwMath.Interpolate.LINEAR,
+                afwMath.THROW_EXCEPTION,
+                afwMath.ApproximateControl.UNKNOWN,
+                1,
+                -1,
+                True,
+            )
+        )
     total = backgrounds.getImage()
     assert total is not None and total.getBBox() == Box2I(Point2I(10, 20), Extent2I(30, 20))
     assert np.all(total.array == np.float32(3.5))
@@ -484,7 +504,9 @@ def test_detector_corners_center_and_quarter_turns() -> None:
         Point2D(-0.5, 49.5),
     ]
     fp = rotated.getCorners(FOCAL_PLANE)
-    np.testing.assert_allclose([(p.getX(), p.getY()) for p in fp], [(5.0, 0.0), (5.0, 1.0), (4.5, 1.0), (4.5, 0.0)], atol=1e-12)
+    np.testing.assert_allclose(
+        [(p.getX(), p.getY()) for p in fp], [(5.0, 0.0), (5.0, 1.0), (4.5, 1.0), (4.5, 0.0)], atol=1e-12
+    )
     center = rotated.getCenter(FOCAL_PLANE)
     assert center.getX() == pytest.approx(4.75) and center.getY() == pytest.approx(0.5)
     assert rotated.getOrientation().getNQuarter() == 1
@@ -503,7 +525,7 @@ def test_unmodelled_camera_systems_raise_not_implemented() -> None:
     """lsst/afw src/cameraGeom/CameraSys.cc defines FIELD_ANGLE, TAN_PIXELS and ACTUAL_PIXELS,
     which afw cameras transform; afwlite has no optical model, so it must say so, not answer."""
     detector = CAMERA["B"]
-    with pytest.raises(NotImplementedError, match="FIELD_ANGLE transforms .*lsst.afw.cameraGeom"):
+    with pytest.raises(NotImplementedError, match=r"FIELD_ANGLE transforms .*lsst.afw.cameraGeom"):
         detector.getCorners(FIELD_ANGLE)
     with pytest.raises(NotImplementedError, match="FIELD_ANGLE"):
         CAMERA.getTransform(FOCAL_PLANE, FIELD_ANGLE)

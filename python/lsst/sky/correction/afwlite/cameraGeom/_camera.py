@@ -9,8 +9,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from ..geom import Box2D, Point2D
 from .._unsupported import notImplemented
+from ..geom import Box2D, Point2D
 from ._camera_sys import FOCAL_PLANE, CameraSys, CameraSysError, CameraSysPrefix, checkModelled
 from ._detector import Detector
 from ._transform import PointsLike, TransformPoint2ToPoint2

@@ -9,8 +9,8 @@ import math
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from ..geom import Box2D, Box2I, Extent2D, Point2D
 from .._unsupported import notImplemented
+from ..geom import Box2D, Box2I, Extent2D, Point2D
 from ._camera_sys import FOCAL_PLANE, PIXELS, CameraSys, CameraSysError, CameraSysPrefix, checkModelled
 from ._orientation import Orientation
 from ._transform import PointsLike, TransformPoint2ToPoint2

@@ -51,8 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from ..image import ImageBase, Mask, MaskedImageF
 from .._unsupported import notImplemented
+from ..image import ImageBase, Mask, MaskedImageF
 from ._errors import InvalidParameterError
 
 
@@ -278,7 +278,9 @@ class StatisticsControl:
 def _checkSupported(sctrl: StatisticsControl) -> None:
     """Refuse the StatisticsControl settings whose statistics afwlite does not compute."""
     if sctrl.getWeighted():
-        notImplemented("weighted statistics (StatisticsControl.setWeighted(True))", "lsst.afw.math.Statistics")
+        notImplemented(
+            "weighted statistics (StatisticsControl.setWeighted(True))", "lsst.afw.math.Statistics"
+        )
     if sctrl.getCalcErrorFromInputVariance():
         notImplemented(
             "errors from the input variance (setCalcErrorFromInputVariance)", "lsst.afw.math.Statistics"
@@ -932,7 +934,7 @@ def _parseMakeStatisticsArgs(
 
 
 def _sequenceValues(values: list[Any] | tuple[Any, ...]) -> np.ndarray:
-    """afw's ``std::vector`` overloads: a sequence of floats as a float64 array."""
+    """Afw's ``std::vector`` overloads: a sequence of floats as a float64 array."""
     array = np.asarray(values)
     if array.ndim != 1:
         raise TypeError(f"makeStatistics: a sequence of pixel values must be flat, got shape {array.shape}")
