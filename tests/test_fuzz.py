@@ -419,5 +419,6 @@ def test_group_statistics_equal_one_group_at_a_time(
 )
 def test_statistics_refuse_what_they_cannot_measure(shape: tuple[int, int], dtype: Any) -> None:
     values = np.zeros(shape, dtype=dtype)
-    with pytest.raises((TypeError, InvalidParameterError), match="makeStatistics"):
+    # Integer pixels are an afw feature afwlite lacks (NotImplementedError); float16 is no afw type.
+    with pytest.raises((TypeError, InvalidParameterError, NotImplementedError), match="makeStatistics"):
         makeStatistics(values, MEAN)

@@ -280,7 +280,8 @@ def test_input_kinds_and_bad_input() -> None:
         afwMath.makeStatistics(ImageD(pixels.astype(np.float64)), Mask(bits), flags, sctrl=sctrl),
     ):
         assert_matches_naive(stats, expected, flags)
-    with pytest.raises(TypeError, match="int64"):
+    # afw computes integer-image statistics (with a tie-aware median); afwlite refuses them.
+    with pytest.raises(NotImplementedError, match="int64"):
         afwMath.makeStatistics(np.ones((3, 3), dtype=np.int64), afwMath.MEAN)
     with pytest.raises(ValueError, match="no pixels"):
         afwMath.makeStatistics(ImageF(0, 0), afwMath.MEAN)
@@ -289,7 +290,7 @@ def test_input_kinds_and_bad_input() -> None:
     with pytest.raises(ValueError, match="unknown Property bits"):
         afwMath.makeStatistics(ImageF(3, 4), 0x100000)
     with pytest.raises(TypeError, match="cannot compute statistics"):
-        afwMath.makeStatistics([1.0, 2.0], afwMath.MEAN)  # type: ignore[arg-type]
+        afwMath.makeStatistics({1.0, 2.0}, afwMath.MEAN)  # type: ignore[arg-type]
 
 
 def test_statistics_of_a_mask() -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 __all__ = ["Camera"]
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-from ..geom import Box2D
-from ._camera_sys import FIELD_ANGLE, FOCAL_PLANE, CameraSys, CameraSysError, CameraSysPrefix
+from .._unsupported import notImplemented
+from ..geom import Box2D, Point2D
+from ._camera_sys import FOCAL_PLANE, CameraSys, CameraSysError, CameraSysPrefix, checkModelled
 from ._detector import Detector
 from ._transform import PointsLike, TransformPoint2ToPoint2
 
@@ -98,7 +99,8 @@ class Camera:
         return dict(self._byId)
 
     def getNameMap(self) -> dict[str, Detector]:
-        return dict(self._byName)
+        """Detectors by name, in name order (afw converts a ``std::map`` keyed by name)."""
+        return dict(sorted(self._byName.items()))
 
     # Geometry ------------------------------------------------------------------
     def getFpBBox(self) -> Box2D:
@@ -143,11 +145,7 @@ class Camera:
         if cameraSys == FOCAL_PLANE:
             return TransformPoint2ToPoint2([[1.0, 0.0], [0.0, 1.0]], [0.0, 0.0])
         detectorName = cameraSys.getDetectorName()
-        if cameraSys == FIELD_ANGLE:
-            raise CameraSysError(
-                f"FIELD_ANGLE is not supported for camera {self._name!r}: afwlite cameras carry no "
-                "optical distortion model (only PIXELS and FOCAL_PLANE are available)"
-            )
+        checkModelled(cameraSys, f"camera {self._name!r}")
         if not detectorName:
             raise CameraSysError(
                 f"unknown coordinate system {cameraSys!r} for camera {self._name!r}; "
@@ -156,6 +154,34 @@ class Camera:
         if detectorName not in self._byName:
             raise CameraSysError(f"camera {self._name!r} has no detector named {detectorName!r}")
         return self._byName[detectorName].getTransform(cameraSys, FOCAL_PLANE)
+
+    def findDetectors(self, point: Point2D, cameraSys: CameraSys | CameraSysPrefix) -> list[Detector]:
+        """The detectors whose pixel area holds ``point`` (afw ``Camera.findDetectors``).
+
+        As afw does, the point is taken to FOCAL_PLANE, then to each
+        detector's PIXELS, and kept where ``Box2D(bbox)`` contains it; the
+        detectors come in id order.
+        """
+        if isinstance(cameraSys, CameraSysPrefix):
+            raise CameraSysError(f"{cameraSys!r} is ambiguous for camera {self._name!r}: name the detector")
+        focalPlane = self._toFocalPlane(cameraSys).applyForward(point)
+        return [
+            detector
+            for detector in self
+            if Box2D(detector.getBBox()).contains(
+                detector.getTransform(FOCAL_PLANE, detector.getNativeCoordSys()).applyForward(focalPlane)
+            )
+        ]
+
+    # afw Camera surface afwlite does not model.
+    def getTransformMap(self) -> NoReturn:
+        notImplemented("TransformMap (Camera.getTransformMap)", "lsst.afw.cameraGeom.Camera")
+
+    def getPupilFactory(self) -> NoReturn:
+        notImplemented("pupil factories (Camera.getPupilFactory)", "lsst.afw.cameraGeom.Camera")
+
+    def getFocalPlaneParity(self) -> NoReturn:
+        notImplemented("focal-plane parity (Camera.getFocalPlaneParity)", "lsst.afw.cameraGeom.Camera")
 
     def __repr__(self) -> str:
         return f"Camera({self._name!r}, {len(self)} detectors)"

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-__all__ = ["FIELD_ANGLE", "FOCAL_PLANE", "PIXELS", "CameraSys", "CameraSysError", "CameraSysPrefix"]
+__all__ = [
+    "ACTUAL_PIXELS",
+    "FIELD_ANGLE",
+    "FOCAL_PLANE",
+    "PIXELS",
+    "TAN_PIXELS",
+    "CameraSys",
+    "CameraSysError",
+    "CameraSysNotImplementedError",
+    "CameraSysPrefix",
+]
+
+from .._unsupported import AfwFeatureNotImplementedError, afwFeatureMessage
 
 
 class CameraSysError(ValueError):
     """A coordinate system is unknown to, or unsupported by, a detector or camera."""
+
+
+class CameraSysNotImplementedError(CameraSysError, AfwFeatureNotImplementedError):
+    """A coordinate system afw has (FIELD_ANGLE, TAN_PIXELS, ACTUAL_PIXELS) that afwlite cannot model."""
 
 
 class CameraSysPrefix:
@@ -78,7 +94,35 @@ class CameraSys:
         return f"CameraSys({self._sysName!r})"
 
 
-# The names are the ones afw writes into TransformMap records.
+# The names are the ones afw writes into TransformMap records (lsst/afw
+# src/cameraGeom/CameraSys.cc).
 FOCAL_PLANE = CameraSys("FocalPlane")
 FIELD_ANGLE = CameraSys("FieldAngle")
 PIXELS = CameraSysPrefix("Pixels")
+TAN_PIXELS = CameraSysPrefix("TanPixels")
+ACTUAL_PIXELS = CameraSysPrefix("ActualPixels")
+
+# afw systems afwlite has no model for, by system name.
+_UNMODELLED = {
+    FIELD_ANGLE.getSysName(): "FIELD_ANGLE transforms (no optical distortion model)",
+    TAN_PIXELS.getSysName(): "TAN_PIXELS transforms (no optical distortion model)",
+    ACTUAL_PIXELS.getSysName(): "ACTUAL_PIXELS transforms (no pixel-level distortion model)",
+}
+
+
+def checkModelled(cameraSys: CameraSys | CameraSysPrefix, where: str) -> None:
+    """Raise `CameraSysNotImplementedError` for an afw system afwlite cannot transform.
+
+    Parameters
+    ----------
+    cameraSys : `CameraSys` or `CameraSysPrefix`
+        The system asked for.
+    where : `str`
+        The camera or detector asked, for the message.
+    """
+    feature = _UNMODELLED.get(cameraSys.getSysName())
+    if feature is not None:
+        raise CameraSysNotImplementedError(
+            f"{afwFeatureMessage(feature, 'lsst.afw.cameraGeom')}; {where} supports only PIXELS and "
+            "FOCAL_PLANE"
+        )

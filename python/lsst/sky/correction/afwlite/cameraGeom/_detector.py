@@ -7,10 +7,11 @@ __all__ = ["Detector", "DetectorType"]
 import enum
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from .._unsupported import notImplemented
 from ..geom import Box2D, Box2I, Extent2D, Point2D
-from ._camera_sys import FIELD_ANGLE, FOCAL_PLANE, PIXELS, CameraSys, CameraSysError, CameraSysPrefix
+from ._camera_sys import FOCAL_PLANE, PIXELS, CameraSys, CameraSysError, CameraSysPrefix, checkModelled
 from ._orientation import Orientation
 from ._transform import PointsLike, TransformPoint2ToPoint2
 
@@ -141,7 +142,16 @@ class Detector:
         return cameraSys
 
     def hasTransform(self, cameraSys: CameraSys | CameraSysPrefix) -> bool:
-        """Whether `getTransform` can reach ``cameraSys``."""
+        """Whether `getTransform` can reach ``cameraSys``.
+
+        Raises
+        ------
+        CameraSysNotImplementedError
+            For FIELD_ANGLE, TAN_PIXELS and ACTUAL_PIXELS, which afw cameras
+            have and afwlite cannot model: answering False would be a
+            different answer from afw's for the same camera.
+        """
+        checkModelled(cameraSys, f"detector {self._name!r}")
         try:
             self._isPixels(cameraSys)
         except CameraSysError:
@@ -161,9 +171,11 @@ class Detector:
 
         Raises
         ------
+        CameraSysNotImplementedError
+            For FIELD_ANGLE, TAN_PIXELS or ACTUAL_PIXELS (afwlite has no
+            optical or pixel distortion model).
         CameraSysError
-            For FIELD_ANGLE (no optical model is available), another
-            detector's system, or a system afwlite does not know.
+            For another detector's system, or a system afw does not know.
         """
         fromPixels, toPixels = self._isPixels(fromSys), self._isPixels(toSys)
         if fromPixels == toPixels:
@@ -202,15 +214,37 @@ class Detector:
                 raise CameraSysError(
                     f"{cameraSys!r} belongs to another detector, not to detector {self._name!r}"
                 )
-            if cameraSys == FIELD_ANGLE:
-                raise CameraSysError(
-                    "FIELD_ANGLE is not supported: afwlite cameras carry no optical distortion model "
-                    "(only PIXELS and FOCAL_PLANE are available)"
-                )
+        checkModelled(cameraSys, f"detector {self._name!r}")
         raise CameraSysError(
             f"unknown coordinate system {cameraSys!r} for detector {self._name!r}; "
             "afwlite supports PIXELS and FOCAL_PLANE"
         )
+
+    # afw Detector surface afwlite does not model: amplifiers, crosstalk, the TransformMap.
+    def getAmplifiers(self) -> NoReturn:
+        notImplemented("amplifiers (Detector.getAmplifiers)", "lsst.afw.cameraGeom.Detector")
+
+    def __getitem__(self, key: Any) -> NoReturn:
+        notImplemented("amplifiers (Detector[name or index])", "lsst.afw.cameraGeom.Detector")
+
+    def __iter__(self) -> NoReturn:
+        notImplemented("amplifiers (iterating over a Detector)", "lsst.afw.cameraGeom.Detector")
+
+    def __len__(self) -> int:
+        notImplemented("amplifiers (len(Detector))", "lsst.afw.cameraGeom.Detector")
+
+    def __bool__(self) -> bool:
+        # Without this, truth testing would fall back on __len__ and raise.
+        return True
+
+    def getCrosstalk(self) -> NoReturn:
+        notImplemented("crosstalk coefficients (Detector.getCrosstalk)", "lsst.afw.cameraGeom.Detector")
+
+    def hasCrosstalk(self) -> NoReturn:
+        notImplemented("crosstalk coefficients (Detector.hasCrosstalk)", "lsst.afw.cameraGeom.Detector")
+
+    def getTransformMap(self) -> NoReturn:
+        notImplemented("TransformMap (Detector.getTransformMap)", "lsst.afw.cameraGeom.Detector")
 
     def __repr__(self) -> str:
         return (

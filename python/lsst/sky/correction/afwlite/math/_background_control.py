@@ -15,6 +15,8 @@ import copy
 import enum
 from typing import Any
 
+import numpy as np
+
 from ._approximate import ApproximateControl
 from ._errors import InvalidParameterError
 from ._interpolate import Interpolate, stringToInterpStyle
@@ -54,6 +56,12 @@ def _interpStyle(style: Interpolate.Style | int | str) -> Interpolate.Style:
 
 def _undersampleStyle(style: UndersampleStyle | int | str) -> UndersampleStyle:
     return stringToUndersampleStyle(style) if isinstance(style, str) else UndersampleStyle(style)
+
+
+def _count(value: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"BackgroundControl: {name} must be an integer, got {value!r}")
+    return int(value)
 
 
 def _property(prop: Property | int | str) -> Property:
@@ -127,7 +135,9 @@ class BackgroundControl:
         return self._nxSample
 
     def setNxSample(self, nxSample: int) -> None:
-        if int(nxSample) < 1:
+        # afw's binding takes an int: a float is refused, never truncated.
+        nxSample = _count(nxSample, "nxSample")
+        if nxSample < 1:
             raise InvalidParameterError(f"BackgroundControl: nxSample must be >= 1, got {nxSample}")
         self._nxSample = int(nxSample)
 
@@ -135,7 +145,8 @@ class BackgroundControl:
         return self._nySample
 
     def setNySample(self, nySample: int) -> None:
-        if int(nySample) < 1:
+        nySample = _count(nySample, "nySample")
+        if nySample < 1:
             raise InvalidParameterError(f"BackgroundControl: nySample must be >= 1, got {nySample}")
         self._nySample = int(nySample)
 

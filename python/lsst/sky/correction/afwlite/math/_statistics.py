@@ -51,6 +51,7 @@ from typing import Any
 
 import numpy as np
 
+from .._unsupported import notImplemented
 from ..image import ImageBase, Mask, MaskedImageF
 from ._errors import InvalidParameterError
 
@@ -138,6 +139,14 @@ def _int32Bits(value: int, what: str) -> int:
     return int(np.array(int(value) & 0xFFFFFFFF, dtype=np.uint32).view(np.int32))
 
 
+class _WeightsBoolean(enum.IntEnum):
+    """afw's three-valued ``StatisticsControl.WeightsBoolean``."""
+
+    WEIGHTS_FALSE = 0
+    WEIGHTS_TRUE = 1
+    WEIGHTS_NONE = 2
+
+
 class StatisticsControl:
     """How `makeStatistics` treats pixels (``lsst.afw.math.StatisticsControl``).
 
@@ -153,15 +162,38 @@ class StatisticsControl:
         excludes nothing.
     isNanSafe : `bool`
         Ignore pixels whose value is NaN or infinite.
+    useWeights : `StatisticsControl.WeightsBoolean`
+        afw's weighting switch (default ``WEIGHTS_NONE``).  Weighted
+        statistics are not implemented: `makeStatistics` raises
+        `NotImplementedError` when they are asked for.
+
+    Notes
+    -----
+    The weighting, input-variance and mask-propagation settings exist so
+    that afw code setting them runs, but any statistics computed with them
+    switched on raise `NotImplementedError` rather than ignore them.
     """
 
+    WeightsBoolean = _WeightsBoolean
+    WEIGHTS_FALSE = _WeightsBoolean.WEIGHTS_FALSE
+    WEIGHTS_TRUE = _WeightsBoolean.WEIGHTS_TRUE
+    WEIGHTS_NONE = _WeightsBoolean.WEIGHTS_NONE
+
     def __init__(
-        self, numSigmaClip: float = 3.0, numIter: int = 3, andMask: int = 0, isNanSafe: bool = True
+        self,
+        numSigmaClip: float = 3.0,
+        numIter: int = 3,
+        andMask: int = 0,
+        isNanSafe: bool = True,
+        useWeights: _WeightsBoolean | int = _WeightsBoolean.WEIGHTS_NONE,
     ) -> None:
         self.setNumSigmaClip(numSigmaClip)
         self.setNumIter(numIter)
         self.setAndMask(andMask)
         self.setNanSafe(isNanSafe)
+        self._useWeights = _WeightsBoolean(useWeights)
+        self._calcErrorFromInputVariance = False
+        self._calcErrorMosaicMode = False
         # afw defaults this to the NO_DATA bit; only stacking code reads it.
         try:
             self._noGoodPixelsMask = int(Mask.getPlaneBitMask("NO_DATA"))
@@ -205,11 +237,56 @@ class StatisticsControl:
     def setNoGoodPixelsMask(self, noGoodPixelsMask: int) -> None:
         self._noGoodPixelsMask = _int32Bits(noGoodPixelsMask, "StatisticsControl: noGoodPixelsMask")
 
+    # Settings kept for afw code; statistics that would use them raise (see _checkSupported).
+    def getWeighted(self) -> bool:
+        """Whether weighted statistics were asked for (``useWeights == WEIGHTS_TRUE``)."""
+        return self._useWeights == _WeightsBoolean.WEIGHTS_TRUE
+
+    def getWeightedIsSet(self) -> bool:
+        """Whether the weighting was set either way (``useWeights != WEIGHTS_NONE``)."""
+        return self._useWeights != _WeightsBoolean.WEIGHTS_NONE
+
+    def setWeighted(self, useWeights: bool) -> None:
+        self._useWeights = _WeightsBoolean.WEIGHTS_TRUE if useWeights else _WeightsBoolean.WEIGHTS_FALSE
+
+    def getCalcErrorFromInputVariance(self) -> bool:
+        return self._calcErrorFromInputVariance
+
+    def setCalcErrorFromInputVariance(self, calcErrorFromInputVariance: bool) -> None:
+        self._calcErrorFromInputVariance = bool(calcErrorFromInputVariance)
+
+    def getCalcErrorMosaicMode(self) -> bool:
+        return self._calcErrorMosaicMode
+
+    def setCalcErrorMosaicMode(self, calcErrorMosaicMode: bool) -> None:
+        self._calcErrorMosaicMode = bool(calcErrorMosaicMode)
+
+    def getMaskPropagationThreshold(self, bit: int) -> float:
+        """1.0 for every bit: afw's value for bits whose threshold was never set."""
+        return 1.0
+
+    def setMaskPropagationThreshold(self, bit: int, threshold: float) -> None:
+        notImplemented("mask propagation thresholds", "lsst.afw.math.StatisticsControl")
+
     def __repr__(self) -> str:
         return (
             f"StatisticsControl(numSigmaClip={self._numSigmaClip}, numIter={self._numIter}, "
-            f"andMask={self._andMask:#x}, isNanSafe={self._isNanSafe})"
+            f"andMask={self._andMask:#x}, isNanSafe={self._isNanSafe}, useWeights={self._useWeights.name})"
         )
+
+
+def _checkSupported(sctrl: StatisticsControl) -> None:
+    """Refuse the StatisticsControl settings whose statistics afwlite does not compute."""
+    if sctrl.getWeighted():
+        notImplemented(
+            "weighted statistics (StatisticsControl.setWeighted(True))", "lsst.afw.math.Statistics"
+        )
+    if sctrl.getCalcErrorFromInputVariance():
+        notImplemented(
+            "errors from the input variance (setCalcErrorFromInputVariance)", "lsst.afw.math.Statistics"
+        )
+    if sctrl.getCalcErrorMosaicMode():
+        notImplemented("mosaic-mode errors (setCalcErrorMosaicMode)", "lsst.afw.math.Statistics")
 
 
 def _checkFlags(flags: int, what: str) -> Property:
@@ -518,6 +595,7 @@ def computeGroupStatistics(
     pixels.  All groups are sorted and clipped together.
     """
     sctrl = StatisticsControl() if sctrl is None else sctrl
+    _checkSupported(sctrl)
     flags = _checkFlags(flags, "computeGroupStatistics")
     values = np.asarray(values)
     if values.ndim != 2:
@@ -539,6 +617,17 @@ def computeGroupStatistics(
     total = np.full(nGroups, nPix, dtype=np.int64) if nPixels is None else np.asarray(nPixels, np.int64)
 
     usable = good & _finiteAsFloat(values) if sctrl.getNanSafe() else good
+    if (
+        not sctrl.getNanSafe()
+        and flags & (Property.MIN | Property.MAX)
+        and not _finiteAsFloat(values[good]).all()
+    ):
+        # afw forces its finiteness test on for the MIN/MAX pass but not for the crude-mean
+        # pass before it, so its answer depends on where the non-finite pixels fall.
+        notImplemented(
+            "MIN/MAX of non-finite pixels with isNanSafe=False (afw's answer depends on pixel order)",
+            "lsst.afw.math.Statistics",
+        )
     npoint = np.count_nonzero(usable, axis=1)
     wantErrors = bool(flags & Property.ERRORS)
     results: dict[Property, np.ndarray] = {}
@@ -694,11 +783,16 @@ class Statistics:
 
 
 def _maskStatistics(mask: np.ndarray, flags: Property) -> Statistics:
-    """Statistics of a mask, as afw's ``Statistics<Mask>``: ``NPOINT`` and ``SUM`` (the OR) only."""
-    if flags & ~(Property.NPOINT | Property.SUM | Property.ERRORS):
-        raise InvalidParameterError(f"makeStatistics(Mask): only NPOINT and SUM are supported, got {flags!r}")
+    """Statistics of a mask, as afw's ``Statistics<Mask>``: ``NPOINT`` and ``SUM`` (the OR) only.
+
+    afw refuses every other bit, ``ERRORS`` included, so the errors are always NaN.
+    """
+    if flags & ~(Property.NPOINT | Property.SUM):
+        raise InvalidParameterError(
+            f"makeStatistics(Mask): afw's Statistics<Mask> supports only NPOINT and SUM, got {flags!r}"
+        )
     result = GroupStatistics(flags=flags)
-    error = np.zeros(1) if flags & Property.ERRORS else np.full(1, np.nan)
+    error = np.full(1, np.nan)
     if flags & Property.NPOINT:
         result.values[Property.NPOINT] = np.array([float(mask.size)])
         result.errors[Property.NPOINT] = error.copy()
@@ -714,28 +808,25 @@ def _describe(obj: Any) -> str:
     return f"array of shape {np.shape(obj)}"
 
 
-def makeStatistics(
-    image: ImageBase | MaskedImageF | np.ndarray,
-    maskOrFlags: Mask | np.ndarray | int,
-    flags: int | StatisticsControl | None = None,
-    sctrl: StatisticsControl | None = None,
-) -> Statistics:
+def makeStatistics(*args: Any, **kwargs: Any) -> Statistics:
     """Compute statistics of an image's pixels, as ``lsst.afw.math.makeStatistics``.
 
-    Call as ``makeStatistics(image, flags[, sctrl])`` or
-    ``makeStatistics(image, mask, flags[, sctrl])``.
+    The overloads are afw's, positional or by afw's keyword names:
+    ``makeStatistics(img, flags, sctrl=StatisticsControl())``,
+    ``makeStatistics(mimg, flags, sctrl=...)``,
+    ``makeStatistics(img, msk, flags, sctrl=...)``,
+    ``makeStatistics(msk, flags, sctrl=...)`` and
+    ``makeStatistics(v, flags, sctrl=...)`` for a sequence of floats.
 
     Parameters
     ----------
-    image : `ImageF`, `ImageD`, `MaskedImageF`, `Mask` or `numpy.ndarray`
+    img, mimg, msk, v : `ImageF`, `ImageD`, `MaskedImageF`, `Mask`, `numpy.ndarray` or sequence
         The pixels.  A `MaskedImageF` contributes its mask (through
-        ``sctrl.getAndMask()``); its variance is not used.  A `Mask` supports
-        only ``NPOINT`` and ``SUM`` (the OR of all pixels).  Arrays must be
-        float32 or float64.
-    maskOrFlags : `Mask`, `numpy.ndarray` or `int`
-        Either a mask for ``image`` (then ``flags`` follows) or the flags.
-    flags : `int` or `StatisticsControl`, optional
-        The `Property` bits, or the control when ``maskOrFlags`` held the flags.
+        ``sctrl.getAndMask()``); its variance is not used, as in afw with
+        the default control.  A `Mask` supports only ``NPOINT`` and ``SUM``
+        (the OR of all pixels).  Arrays and sequences must hold floats.
+    flags : `int`
+        The `Property` bits.
     sctrl : `StatisticsControl`, optional
         Clipping parameters, ``andMask`` and NaN handling.
 
@@ -750,23 +841,16 @@ def makeStatistics(
         Raised for unsupported inputs or pixel types.
     InvalidParameterError
         Raised for empty images, mismatched mask sizes or bad flags.
+    NotImplementedError
+        Raised for the weighted overloads (``makeStatistics(mimg, weights,
+        flags)``, ``makeStatistics(v, vweights, flags)``), weighted or
+        input-variance controls, and integer pixel types.
     """
-    mask: np.ndarray | None = None
-    if isinstance(maskOrFlags, Mask | np.ndarray):
-        mask = maskOrFlags.array if isinstance(maskOrFlags, Mask) else maskOrFlags
-        if isinstance(flags, StatisticsControl) or flags is None:
-            raise TypeError("makeStatistics(image, mask, flags, sctrl): the flags are missing")
-        flagBits = flags
-    else:
-        flagBits = maskOrFlags
-        if isinstance(flags, StatisticsControl):
-            if sctrl is not None:
-                raise TypeError("makeStatistics: the StatisticsControl was given twice")
-            sctrl = flags
-        elif flags is not None:
-            raise TypeError(f"makeStatistics: expected a StatisticsControl after the flags, got {flags!r}")
+    image, mask, flagBits, sctrl = _parseMakeStatisticsArgs(args, kwargs)
     checked = _checkFlags(flagBits, "makeStatistics")
     sctrl = StatisticsControl() if sctrl is None else sctrl
+    if not isinstance(sctrl, StatisticsControl):
+        raise TypeError(f"makeStatistics: sctrl must be a StatisticsControl, got {type(sctrl).__name__}")
 
     if isinstance(image, Mask):
         if mask is not None:
@@ -782,9 +866,13 @@ def makeStatistics(
         values = image.array
     elif isinstance(image, np.ndarray):
         values = image
+    elif isinstance(image, list | tuple):
+        values = _sequenceValues(image)
     else:
         raise TypeError(f"makeStatistics: cannot compute statistics of a {type(image).__name__}")
     if values.dtype not in (np.float32, np.float64):
+        if np.issubdtype(values.dtype, np.integer):
+            notImplemented(f"statistics of integer ({values.dtype}) pixels", "lsst.afw.math.makeStatistics")
         raise TypeError(
             f"makeStatistics: {_describe(image)} has {values.dtype} pixels; "
             "only float32 and float64 are supported"
@@ -804,3 +892,63 @@ def makeStatistics(
     andMask = sctrl.getAndMask()
     good = (mask & andMask) == 0 if mask is not None and andMask != 0 else None
     return Statistics(computeGroupStatistics(row, good, checked, sctrl, mask=mask))
+
+
+# afw's keyword names for the pixels, by overload.
+_PIXEL_KEYWORDS = ("img", "mimg", "msk", "v")
+_WEIGHT_KEYWORDS = ("weights", "vweights")
+
+
+def _parseMakeStatisticsArgs(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[Any, np.ndarray | None, Any, StatisticsControl | None]:
+    """Sort ``makeStatistics`` arguments into (pixels, mask, flags, sctrl), as afw's overloads do."""
+    unknown = set(kwargs) - {*_PIXEL_KEYWORDS, *_WEIGHT_KEYWORDS, "flags", "sctrl"}
+    if unknown:
+        raise TypeError(f"makeStatistics: unexpected keyword arguments {sorted(unknown)}")
+    if any(name in kwargs for name in _WEIGHT_KEYWORDS):
+        notImplemented("weighted statistics (makeStatistics with weights)", "lsst.afw.math.makeStatistics")
+    positional = list(args)
+    pixelKeys = [name for name in _PIXEL_KEYWORDS if name in kwargs]
+    if len(pixelKeys) > 1 and not (set(pixelKeys) == {"img", "msk"}):
+        raise TypeError(f"makeStatistics: the pixels were given twice ({pixelKeys})")
+    if "img" in kwargs and "msk" in kwargs:
+        positional = [kwargs.pop("img"), kwargs.pop("msk"), *positional]
+    elif pixelKeys:
+        positional = [kwargs.pop(pixelKeys[0]), *positional]
+    if not positional:
+        raise TypeError("makeStatistics: no pixels given")
+    image, rest = positional[0], positional[1:]
+
+    mask: np.ndarray | None = None
+    if rest and isinstance(rest[0], Mask | np.ndarray):
+        mask = rest[0].array if isinstance(rest[0], Mask) else rest[0]
+        rest = rest[1:]
+    elif rest and isinstance(rest[0], ImageBase | list | tuple):
+        # afw's (mimg, weights, flags) and (v, vweights, flags) overloads.
+        notImplemented("weighted statistics (makeStatistics with weights)", "lsst.afw.math.makeStatistics")
+    if "flags" in kwargs:
+        rest = [kwargs.pop("flags"), *rest]
+    if "sctrl" in kwargs:
+        if len(rest) > 1:
+            raise TypeError("makeStatistics: the StatisticsControl was given twice")
+        rest = [*rest, kwargs.pop("sctrl")]
+    if not rest:
+        raise TypeError("makeStatistics: the flags are missing")
+    if len(rest) > 2:
+        raise TypeError(f"makeStatistics: too many arguments ({len(args)} positional)")
+    flags = rest[0]
+    if isinstance(flags, StatisticsControl):
+        raise TypeError("makeStatistics: the flags are missing (a StatisticsControl came first)")
+    sctrl = rest[1] if len(rest) == 2 else None
+    return image, mask, flags, sctrl
+
+
+def _sequenceValues(values: list[Any] | tuple[Any, ...]) -> np.ndarray:
+    """Afw's ``std::vector`` overloads: a sequence of floats as a float64 array."""
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise TypeError(f"makeStatistics: a sequence of pixel values must be flat, got shape {array.shape}")
+    if array.dtype == np.bool_ or not np.issubdtype(array.dtype, np.number):
+        raise TypeError(f"makeStatistics: a sequence of pixel values must hold numbers, got {array.dtype}")
+    return array if np.issubdtype(array.dtype, np.integer) else array.astype(np.float64)
