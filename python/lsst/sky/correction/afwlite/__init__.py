@@ -6,3 +6,6 @@ The subpackages mirror afw's: `geom` (``lsst.geom``), `image`
 follow afw, so code written against afw ports by changing imports; files are
 compatible with afw both ways.
 """
+
+# Imported first so that the image classes can read and write files (see image/_fits_io.py).
+from . import fits

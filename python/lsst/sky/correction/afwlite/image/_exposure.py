@@ -8,6 +8,7 @@ import os
 from typing import Any, Self
 
 from ..geom import Box2I, Extent2I, Point2I
+from ._fits_io import fitsIO
 from ._image import PARENT, ImageF, ImageOrigin, PlaneGeometry, interpretIndex
 from ._mask import Mask
 from ._masked_image import MaskedImageF
@@ -54,9 +55,7 @@ class ExposureF(PlaneGeometry):
         self.archive: Any = None
         if isinstance(arg, str | os.PathLike):
             # afw's Exposure(fileName, bbox, origin, conformMasks, allowUnsafe).
-            from ..fits._image_io import read_exposure
-
-            loaded = read_exposure(arg, bbox=bbox, origin=origin, allowUnsafe=allowUnsafe)
+            loaded = fitsIO().readExposure(arg, bbox=bbox, origin=origin, allowUnsafe=allowUnsafe)
             self.__dict__.update(loaded.__dict__)
         elif isinstance(arg, ExposureF):
             if isinstance(height, Box2I):
@@ -196,9 +195,7 @@ class ExposureF(PlaneGeometry):
             ``"lossless"`` for GZIP_2 one-row tiles on every plane; default
             uncompressed.
         """
-        from ..fits._image_io import write_exposure
-
-        write_exposure(self, fileName, compression=compression)
+        fitsIO().writeExposure(self, fileName, compression=compression)
 
     def __repr__(self) -> str:
         return f"ExposureF(bbox={self.getBBox()!r})"

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 import numpy as np
 
 from ..geom import Box2I, Extent2I, Point2I
+from ._fits_io import fitsIO
 
 if TYPE_CHECKING:
     from ._property_list import PropertyList
@@ -60,9 +61,7 @@ class ImageBase:
     ) -> None:
         if isinstance(arg, str | os.PathLike):
             # afw's Image(fileName, hdu, metadata, bbox, origin, allowUnsafe).
-            from ..fits._image_io import read_image
-
-            loaded = read_image(
+            loaded = fitsIO().readImage(
                 arg,
                 type(self),
                 hdu=height if height is not None else hdu,
@@ -250,9 +249,7 @@ class ImageBase:
             0-based HDU; by default the primary, or HDU 1 when the primary
             is empty.
         """
-        from ..fits._image_io import read_image
-
-        return read_image(fileName, cls, hdu=hdu)
+        return fitsIO().readImage(fileName, cls, hdu=hdu)
 
     def writeFits(
         self,
@@ -275,9 +272,7 @@ class ImageBase:
         compression : `str` or mapping, optional
             ``"lossless"`` for GZIP_2 one-row tiles; default uncompressed.
         """
-        from ..fits._image_io import write_image
-
-        write_image(self, fileName, metadata=metadata, mode=mode, compression=compression)
+        fitsIO().writeImage(self, fileName, metadata=metadata, mode=mode, compression=compression)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(bbox={self.getBBox()!r})"

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Self
 import numpy as np
 
 from ..geom import Box2I, Extent2I, Point2I
+from ._fits_io import fitsIO
 from ._image import PARENT, ImageBase, ImageF, ImageOrigin, PlaneGeometry, interpretIndex
 from ._mask import Mask
 
@@ -87,9 +88,7 @@ class MaskedImageF(PlaneGeometry):
             height, mask, variance = None, height, mask  # type: ignore[assignment]
         if isinstance(arg, str | os.PathLike):
             # afw's MaskedImage(fileName, metadata, bbox, origin, ...).
-            from ..fits._image_io import read_masked_image
-
-            loaded = read_masked_image(
+            loaded = fitsIO().readMaskedImage(
                 arg,
                 bbox=bbox,
                 origin=origin,
@@ -337,9 +336,7 @@ class MaskedImageF(PlaneGeometry):
             ``"lossless"`` for GZIP_2 one-row tiles on every plane; default
             uncompressed.
         """
-        from ..fits._image_io import write_masked_image
-
-        write_masked_image(
+        fitsIO().writeMaskedImage(
             self,
             fileName,
             metadata=metadata,
