@@ -279,8 +279,12 @@ def tiled_layout(path: str, header_start: int, data_start: int) -> TiledLayout |
     if str(header.get("TTYPE1", "")).strip() != "COMPRESSED_DATA" or int(header.get("ZNAXIS", 0)) != 2:
         return None
     if str(header.get("ZQUANTIZ", "NONE")).strip() != "NONE" or any(
-        key in header for key in ("ZBLANK", "ZSCALE", "ZZERO", "BLANK")
+        key in header for key in ("ZSCALE", "ZZERO", "BLANK")
     ):
+        return None
+    # Unquantized floats keep their NaNs as they are (CFITSIO still writes a ZBLANK
+    # for them); in an integer image ZBLANK marks null pixels, left to astropy.
+    if "ZBLANK" in header and int(header.get("ZBITPIX", 0)) > 0:
         return None
     form = str(header.get("TFORM1", "")).strip().upper()
     descriptor: np.dtype[Any]
