@@ -22,6 +22,7 @@ __all__ = ["ResidualSummary", "main", "residualSkySummary", "truthSkyImage", "wr
 
 import argparse
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -210,19 +211,50 @@ def writePreviews(
     return paths
 
 
-def _run(command: list[str], log: Path | None = None) -> None:
-    """Run a command, echoing it; its output goes to ``log`` (or the terminal)."""
-    print("+", shlex.join(command), flush=True)
+class _Steps:
+    """Prints the demo's steps, each with the time since the demo started."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def say(self, message: str) -> None:
+        print(f"demo [{self.elapsed():6.1f} s] {message}", flush=True)
+
+
+#: Lines of a logging subprocess worth showing while it runs: the progress lines
+#: (`lsst.sky.correction.progress.Progress`) and the sky-frame scale.
+_PROGRESS_LINE = re.compile(r"ETA \d+ s$| detectors in [0-9.]+ s$|Sky frame scale:")
+
+
+def _run(steps: _Steps, what: str, command: list[str], log: Path | None = None) -> None:
+    """Run one step's command, echoing it.
+
+    Without ``log`` its output goes to the terminal; with ``log`` it goes to
+    that file and only the progress lines are shown.
+    """
+    steps.say(what)
+    print("  +", shlex.join(command), flush=True)
     start = time.perf_counter()
     if log is None:
-        done = subprocess.run(command)
+        returncode = subprocess.run(command).returncode
     else:
         with log.open("w") as stream:
-            done = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            )
+            assert process.stdout is not None
+            for line in process.stdout:
+                stream.write(line)
+                if _PROGRESS_LINE.search(line.rstrip()):
+                    print("  |", line.rstrip()[-150:], flush=True)
+            returncode = process.wait()
+    if returncode != 0:
         where = f"; see {log}" if log is not None else ""
-        raise SystemExit(f"demo: {command[0]} failed with exit code {done.returncode}{where}")
-    print(f"  ({time.perf_counter() - start:.1f} s)", flush=True)
+        raise SystemExit(f"demo: {command[0]} failed with exit code {returncode}{where}")
+    steps.say(f"{what}: done in {time.perf_counter() - start:.1f} s")
 
 
 def _hasVisit(root: Path, instrument: str, visit: int) -> bool:
@@ -263,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .simulation import VisitTruth
 
-    start = time.perf_counter()
+    steps = _Steps()
     root: Path = args.root.resolve()
     repo = root / "repo"
     root.mkdir(parents=True, exist_ok=True)
@@ -271,20 +303,31 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = f"resource://lsst.sky.correction/data/pipelines/{instrument}/SkyCorrection.yaml"
     output = f"u/demo/skyCorr/visit{visit}"
 
+    butlerCommand = [str(_BIN / "butler"), "--log-level", "lsst.sky.correction=INFO"]
     if not (repo / "butler.yaml").exists():
-        _run([str(_BIN / "butler"), "sky-correction-init-repo", str(repo), "-i", instrument])
+        _run(
+            steps,
+            "1/4 creating the repository",
+            [*butlerCommand, "sky-correction-init-repo", str(repo), "-i", instrument],
+        )
+    else:
+        steps.say(f"1/4 repository {repo} exists; reused")
     if not _hasVisit(repo, instrument, visit):
-        command = [str(_BIN / "butler"), "sky-correction-simulate", str(repo), "-i", instrument]
+        command = [*butlerCommand, "sky-correction-simulate", str(repo), "-i", instrument]
         command += ["--visit", str(visit), "--seed", str(args.seed), "-j", str(len(os.sched_getaffinity(0)))]
         if args.detectors:
             command += ["--detectors", args.detectors]
-        _run(command)
+        _run(steps, f"2/4 simulating {instrument} visit {visit} into the repository", command)
+    else:
+        steps.say(f"2/4 {instrument} visit {visit} already simulated; reused")
     command = [str(_BIN / "pipetask"), "--log-level", "lsst.sky.correction=INFO", "run", "-b", str(repo)]
     command += ["-i", f"{instrument}/defaults", "-o", output, "-p", pipeline]
     command += ["-d", f"instrument='{instrument}' AND visit={visit}", "--register-dataset-types"]
     for override in args.config:
         command += ["-c", f"skyCorr:{override}"]
-    _run(command, log=root / "pipetask.log")
+    _run(steps, f"3/4 pipetask run (log: {root / 'pipetask.log'})", command, log=root / "pipetask.log")
+
+    steps.say("4/4 reading the outputs back: summary and PNG previews")
 
     butler = Butler.from_config(str(repo), collections=[output, f"{instrument}/defaults"])
     try:
@@ -311,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"demo: {line}")
     print(f"demo: repository {repo} (outputs in collection {output}), pipetask log {root / 'pipetask.log'}")
     print(f"demo: previews {previews['calexp']} and {previews['background']}; summary {root / 'summary.txt'}")
-    print(f"demo: done in {time.perf_counter() - start:.0f} s")
+    steps.say("done")
     return 0
 
 
