@@ -687,6 +687,7 @@ class SkyCorrectionTask(PipelineTask):
         progress = Progress(self.log, "Binned into bgModel2", len(states))
         for detectorModel in pool.map(_nothing, accumulate, states, progress):  # merged in detector order
             bgModel2.merge(detectorModel)
+        progress.finish()
         self._validateBgModel("bgModel2", bgModel2, self.config.bgModel2)
         for state in states:
             state.skyCorr.append(bgModel2.toCcdBackground(state.detector, state.bbox)[0])
@@ -744,9 +745,9 @@ class SkyCorrectionTask(PipelineTask):
                     ImageF(background.astype(np.float32, copy=False)),
                 )
 
-        binned = pool.map(
-            _nothing, binDetector, states, Progress(self.log, "Binned for the mosaics", len(states))
-        )
+        progress = Progress(self.log, "Binned for the mosaics", len(states))
+        binned = pool.map(_nothing, binDetector, states, progress)
+        progress.finish()
         calExpImages = {state.detectorId: images[0] for state, images in zip(states, binned, strict=True)}
         calBkgImages = {state.detectorId: images[1] for state, images in zip(states, binned, strict=True)}
         with clock.measure("mosaicAssembly"):
