@@ -434,7 +434,8 @@ def _read_plane(
             stored = hdu.section[(*leading, *slices)]
         else:
             stored = hdu.data[(*leading, *slices)]
-        pixels = _convert(_unscale(stored, header), dtype)
+        # The fast reader's array is new and ours: no second copy when it has the right type.
+        pixels = _convert(_unscale(stored, header), dtype, owned=layout is not None)
     except _DAMAGED_FILE_ERRORS as error:
         raise FitsError(f"{where}: cannot read the pixels ({error}); the file may be truncated") from None
     if pixels.shape != wanted:
@@ -467,8 +468,14 @@ def _unscale(stored: np.ndarray, header: fits.Header) -> np.ndarray:
     return scaled
 
 
-def _convert(stored: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """A native, C-contiguous copy of ``stored`` in ``dtype`` (never a view of the file)."""
+def _convert(stored: np.ndarray, dtype: np.dtype[Any], *, owned: bool = False) -> np.ndarray:
+    """A native, C-contiguous copy of ``stored`` in ``dtype`` (never a view of the file).
+
+    With ``owned`` (``stored`` is a fresh array nobody else holds) it is returned as it is
+    when it already has that type and layout.
+    """
+    if owned and stored.dtype == dtype and stored.flags.c_contiguous and stored.flags.writeable:
+        return stored
     if dtype.kind == "i" and stored.dtype.kind == "f":
         with np.errstate(invalid="ignore"):  # allowUnsafe: NaN has no integer value
             return stored.astype(dtype)
