@@ -27,6 +27,7 @@ import shlex
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import numpy as np
 
 from .afwlite.cameraGeom import Detector
 from .afwlite.image import ImageF
+from .parallel import usableCores
 
 #: Where ``butler`` and ``pipetask`` are: beside this Python (the venv's bin).
 _BIN = Path(sys.executable).parent
@@ -148,16 +150,20 @@ def residualSkySummary(
     summary : `ResidualSummary`
         The figures.
     """
-    after: list[np.ndarray] = []
-    before: list[np.ndarray] = []
-    for detectorId in sorted(skyCorrs):
+
+    def residuals(detectorId: int) -> tuple[np.ndarray, np.ndarray]:
         detector = camera[detectorId]
         sky = truthSkyImage(truth, detector)
         old = calexpBackgrounds[detectorId].getImage().array
         new = old + skyCorrs[detectorId].getImage().array
         noise = float(np.sqrt(np.mean(sky) / truth.gains[detectorId] + truth.readNoise**2))
-        after.append(_binMeans(new - sky, binSize).ravel() / noise)
-        before.append(_binMeans(old - sky, binSize).ravel() / noise)
+        return _binMeans(new - sky, binSize).ravel() / noise, _binMeans(old - sky, binSize).ravel() / noise
+
+    # Whole-detector numpy work releases the GIL: one detector per core; results in detector order.
+    with ThreadPoolExecutor(max_workers=usableCores()) as pool:
+        pairs = list(pool.map(residuals, sorted(skyCorrs)))
+    after = [pair[0] for pair in pairs]
+    before = [pair[1] for pair in pairs]
     rms = float(np.sqrt(np.mean(np.concatenate(after) ** 2)))
     rmsBefore = float(np.sqrt(np.mean(np.concatenate(before) ** 2)))
     return ResidualSummary(scaleFound, truth.skyFrameScale, binSize, rms, rmsBefore, len(skyCorrs))
