@@ -23,6 +23,7 @@ __all__ = ["ResidualSummary", "main", "residualSkySummary", "truthSkyImage", "wr
 import argparse
 import os
 import re
+import resource
 import shlex
 import subprocess
 import sys
@@ -243,7 +244,7 @@ def _run(steps: _Steps, what: str, command: list[str], log: Path | None = None) 
     """
     steps.say(what)
     print("  +", shlex.join(command), flush=True)
-    start = time.perf_counter()
+    start, cpuStart = time.perf_counter(), _childCpuSeconds()
     if log is None:
         returncode = subprocess.run(command).returncode
     else:
@@ -260,7 +261,16 @@ def _run(steps: _Steps, what: str, command: list[str], log: Path | None = None) 
     if returncode != 0:
         where = f"; see {log}" if log is not None else ""
         raise SystemExit(f"demo: {command[0]} failed with exit code {returncode}{where}")
-    steps.say(f"{what}: done in {time.perf_counter() - start:.1f} s")
+    # CPU seconds say how much work it was on a machine shared with other jobs.
+    cpu = _childCpuSeconds() - cpuStart
+    steps.say(
+        f"{what}: done in {time.perf_counter() - start:.1f} s (CPU {cpu:.1f} s, its worker processes included)"
+    )
+
+
+def _childCpuSeconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _hasVisit(root: Path, instrument: str, visit: int) -> bool:
