@@ -263,9 +263,7 @@ def _run(steps: _Steps, what: str, command: list[str], log: Path | None = None) 
         raise SystemExit(f"demo: {command[0]} failed with exit code {returncode}{where}")
     # CPU seconds say how much work it was on a machine shared with other jobs.
     cpu = _childCpuSeconds() - cpuStart
-    steps.say(
-        f"{what}: done in {time.perf_counter() - start:.1f} s (CPU {cpu:.1f} s, its worker processes included)"
-    )
+    steps.say(f"{what}: done in {time.perf_counter() - start:.1f} s (CPU {cpu:.1f} s with its workers)")
 
 
 def _childCpuSeconds() -> float:
