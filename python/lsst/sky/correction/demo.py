@@ -271,6 +271,16 @@ def _childCpuSeconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _stepSeconds(taskMetadata: Any) -> str:
+    """The task's per-step seconds (its ``detectorSeconds`` metadata) as one line; empty if absent."""
+    try:
+        seconds = taskMetadata["detectorSeconds"]
+        names = list(seconds.keys()) if hasattr(seconds, "keys") else []
+        return ", ".join(f"{name} {float(seconds[name]):.0f} s" for name in names)
+    except (KeyError, TypeError, ValueError):
+        return ""
+
+
 def _hasVisit(root: Path, instrument: str, visit: int) -> bool:
     from lsst.daf.butler import Butler
 
@@ -353,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         calexpBackgrounds = {
             d: butler.get("calexpBackground", dataId, detector=d) for d in skyCorrs
         }  # fmt: skip
-        scale = float(butler.get("skyCorr_metadata", dataId)["skyCorr"]["skyFrameScale"])
+        taskMetadata = butler.get("skyCorr_metadata", dataId)["skyCorr"]
+        scale = float(taskMetadata["skyFrameScale"])
+        stepSeconds = _stepSeconds(taskMetadata)
         summary = residualSkySummary(skyCorrs, calexpBackgrounds, camera, truth, scale)
         previews = writePreviews(
             butler.get("calexp_skyCorr_visit_mosaic", dataId),
@@ -366,6 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     line = summary.line()
     (root / "summary.txt").write_text(line + "\n")
     print(f"demo: {line}")
+    if stepSeconds:
+        print(f"demo: task time by step (summed over detectors and threads): {stepSeconds}")
     print(f"demo: repository {repo} (outputs in collection {output}), pipetask log {root / 'pipetask.log'}")
     print(f"demo: previews {previews['calexp']} and {previews['background']}; summary {root / 'summary.txt'}")
     steps.say("done")
