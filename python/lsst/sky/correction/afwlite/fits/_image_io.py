@@ -12,6 +12,8 @@ The layouts follow lsst/afw (``Exposure::writeFits``, ``ExposureFitsReader``,
   from a file keeps that dictionary (no remapping to the process defaults).
 * Tile-compressed HDUs are read transparently; writing can compress each plane
   losslessly (``GZIP_2``, one-row tiles, the Butler's ``lossless`` recipe).
+  GZIP tiles are written and (when lossless) read by `._tiles` with zlib in
+  threads; astropy handles ``RICE_1`` and every other compressed layout.
 
 Writers never leave a partial file behind: they write a temporary file in the
 destination directory and rename it into place.
