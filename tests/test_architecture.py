@@ -37,7 +37,7 @@ PACKAGE_LAYERS: list[tuple[str, ...]] = [
     ("_smoothing", "_dilation", "_masks"),
     ("cameras",),
     ("afwlite",),
-    ("errors", "version"),
+    ("errors", "version", "_progress"),
 ]
 
 #: Layers inside afwlite, highest first: afw's own order (an Exposure carries

@@ -68,3 +68,13 @@ def test_summary_line_reports_every_figure() -> None:
         "sky-frame scale 4.9 vs true 5 (-2.00%); residual sky RMS vs truth in 256-px bins: "
         "0.050 x pixel noise (calexpBackground alone: 0.200) over 104 detectors"
     )
+
+
+def test_step_seconds_line_from_task_metadata() -> None:
+    from lsst.pipe.base import TaskMetadata
+    from lsst.sky.correction.demo import _stepSeconds
+
+    metadata = TaskMetadata()
+    metadata["skyCorr.detectorSeconds"] = {"fetch": 12.3, "maskObjects": 40.0}
+    assert _stepSeconds(metadata["skyCorr"]) == "fetch 12 s, maskObjects 40 s"
+    assert _stepSeconds(TaskMetadata()) == ""

@@ -474,3 +474,22 @@ def test_spill_directory_is_removed_when_the_run_fails(tmp_path: Path) -> None:
     with pytest.raises(NoUsableBackgroundSuperpixelsError):
         task.run(visit.calExps, visit.calBkgs, None, visit.camera)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_per_detector_passes_log_progress_with_counts(
+    visit: Visit, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A zero interval: every detector finished is a progress line (10 s in normal runs).
+    monkeypatch.setattr("lsst.sky.correction._progress.DEFAULT_PROGRESS_INTERVAL", 0.0)
+    task = SkyCorrectionTask(config=reference_config())
+    with caplog.at_level(logging.INFO, logger="lsst.sky.correction"):
+        task.run(visit.calExps, visit.calBkgs, visit.skyFrames, visit.camera)
+    messages = [r.getMessage() for r in caplog.records if r.name == "lsst.sky.correction.skyCorr"]
+    for what in (
+        "Read, restored and binned (bgModel1)",
+        "Measured against the sky frame",
+        "Binned into bgModel2",
+    ):
+        lines = [m for m in messages if m.startswith(f"{what}: ")]
+        assert any(m.startswith(f"{what}: 1/2 detectors (50%), ") and " ETA " in m for m in lines), lines
+        assert any(m.startswith(f"{what}: 2/2 detectors in ") for m in lines), lines

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
+from ._progress import Progress
+
 
 def usableCores() -> int:
     """Number of CPU cores this process may run on (its affinity mask where the OS has one)."""
@@ -56,27 +58,43 @@ class DetectorPool:
     def numThreads(self) -> int:
         return self._numThreads
 
-    def map[T, F, R](self, fetch: Callable[[T], F], work: Callable[[T, F], R], items: Iterable[T]) -> list[R]:
+    def map[T, F, R](
+        self,
+        fetch: Callable[[T], F],
+        work: Callable[[T, F], R],
+        items: Iterable[T],
+        progress: Progress | None = None,
+    ) -> list[R]:
         """``[work(item, fetch(item)) for item in items]``, with ``work`` in the pool's threads.
 
         ``fetch`` always runs in the calling thread, one item after the
         other: dataset handles (a Butler's registry connection, a simulator)
         need not be thread-safe.  The next item is fetched only once fewer
         than ``numThreads`` items are fetched or being worked on, which
-        bounds the detectors held at once to ``numThreads``.
+        bounds the detectors held at once to ``numThreads``.  ``progress``,
+        if given, is updated (in the calling thread) as each item's result
+        comes back.
         """
-        if self._executor is None:
-            return [work(item, fetch(item)) for item in items]
-        pending: deque[Future[R]] = deque()
         results: list[R] = []
+
+        def collect(result: R) -> None:
+            results.append(result)
+            if progress is not None:
+                progress.update()
+
+        if self._executor is None:
+            for item in items:
+                collect(work(item, fetch(item)))
+            return results
+        pending: deque[Future[R]] = deque()
         try:
             for item in items:
                 if len(pending) >= self._numThreads:
-                    results.append(pending.popleft().result())
+                    collect(pending.popleft().result())
                 fetched = fetch(item)
                 pending.append(self._executor.submit(work, item, fetched))
             while pending:
-                results.append(pending.popleft().result())
+                collect(pending.popleft().result())
         except BaseException:
             for future in pending:
                 future.cancel()

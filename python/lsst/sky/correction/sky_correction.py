@@ -70,6 +70,7 @@ from ._inputs import (
 from ._masks import knownPlaneBits
 from ._parallel import DetectorPool, WorkLedger, usableCores
 from ._pixel_cache import DetectorPixelCache
+from ._progress import Progress
 from ._storage_classes import STORAGE_CLASSES
 from .afwlite.cameraGeom import Camera, Detector
 from .afwlite.geom import Box2I
@@ -509,7 +510,9 @@ class SkyCorrectionTask(PipelineTask):
         def work(index: int, fetched: _FetchedDetector) -> _FirstPassResult:
             return self._processDetector(fetched, camera, cache, clock)
 
-        results = pool.map(fetch, work, range(len(calExps)))
+        progress = Progress(self.log, "Read, restored and binned (bgModel1)", len(calExps))
+        results = pool.map(fetch, work, range(len(calExps)), progress)
+        progress.finish()
         bgModel1 = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
         for result in results:  # ascending detector order: the sums do not depend on the threads
             bgModel1.merge(result.bgModel1)
@@ -675,7 +678,9 @@ class SkyCorrectionTask(PipelineTask):
                 samples = self.sky.measureScaleArrays(image, cached.badPlanes["sky"], skyImage.array)
             return samples, skyBackground
 
-        measured = pool.map(fetch, measure, range(len(states)))
+        progress = Progress(self.log, "Measured against the sky frame", len(states))
+        measured = pool.map(fetch, measure, range(len(states)), progress)
+        progress.finish()
         scale = self.sky.solveScales([samples for samples, _ in measured])
         self.log.info("Sky frame scale: %.3g", scale)
         self.metadata["skyFrameScale"] = float(scale)  # full precision, in <label>_metadata
@@ -721,8 +726,10 @@ class SkyCorrectionTask(PipelineTask):
             return detectorModel
 
         bgModel2 = FocalPlaneBackground.fromCamera(self.config.bgModel2, camera)
-        for detectorModel in pool.map(_nothing, accumulate, states):  # merged in detector order
+        progress = Progress(self.log, "Binned into bgModel2", len(states))
+        for detectorModel in pool.map(_nothing, accumulate, states, progress):  # merged in detector order
             bgModel2.merge(detectorModel)
+        progress.finish()
         self._validateBgModel("bgModel2", bgModel2, self.config.bgModel2)
         for state in states:
             state.skyCorr.append(bgModel2.toCcdBackground(state.detector, state.bbox)[0])
@@ -780,7 +787,9 @@ class SkyCorrectionTask(PipelineTask):
                     ImageF(background.astype(np.float32, copy=False)),
                 )
 
-        binned = pool.map(_nothing, binDetector, states)
+        progress = Progress(self.log, "Binned for the mosaics", len(states))
+        binned = pool.map(_nothing, binDetector, states, progress)
+        progress.finish()
         calExpImages = {state.detectorId: images[0] for state, images in zip(states, binned, strict=True)}
         calBkgImages = {state.detectorId: images[1] for state, images in zip(states, binned, strict=True)}
         with clock.measure("mosaicAssembly"):

@@ -191,6 +191,7 @@ def writeSimulatedVisit(
             calexpBackgrounds=SimulatedDatasets(simulator, "calexpBackground"),
             skyFrames=SimulatedDatasets(simulator, "sky"),
             truth=truth,
+            progress="Simulated and ingested",
         )
         return written, simulator
     staging = tempfile.mkdtemp(prefix="sky-correction-simulate-")
@@ -205,6 +206,7 @@ def writeSimulatedVisit(
             calexpBackgrounds=_StagedMapping(files, 1),
             skyFrames=_StagedMapping(files, 2),
             truth=truth,
+            progress=f"Simulated ({processes} processes) and ingested",
         )
     finally:
         files.close()

@@ -24,6 +24,7 @@ import numpy as np
 from lsst.daf.butler import Butler, CollectionType, DatasetRef, FileDataset, Timespan
 from lsst.pipe.base import Instrument
 
+from .._progress import Progress
 from .repo import RepoCollections, ensureInChain
 
 _LOG = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ def writeVisit(
     run: str | None = None,
     skyRun: str | None = None,
     skyValidity: Timespan | None = None,
+    progress: str = "Stored",
 ) -> VisitDatasets:
     """Write one visit's inputs of `SkyCorrectionTask` into a repository.
 
@@ -163,6 +165,10 @@ def writeVisit(
         get their own).
     skyValidity : `lsst.daf.butler.Timespan`, optional
         Validity range of the sky frames; default the visit's timespan.
+    progress : `str`, optional
+        What the progress lines (INFO, at most every few seconds, with a
+        count and an ETA) call the per-detector work, e.g. ``"Simulated
+        and ingested"`` when the mappings generate detectors on access.
 
     Returns
     -------
@@ -216,12 +222,15 @@ def writeVisit(
                 "visit_detector_region", {"instrument": instrumentName, "visit": visit, "detector": detector}
             )
         butler.collections.register(run, CollectionType.RUN)
+        counter = Progress(_LOG, f"{progress} {instrumentName} visit {visit}", len(detectors))
         for detector in detectors:
             dataId = {"instrument": instrumentName, "visit": visit, "detector": detector}
             result.calexps[detector] = _store(butler, calexps[detector], "calexp", dataId, run)
             result.calexpBackgrounds[detector] = _store(
                 butler, calexpBackgrounds[detector], "calexpBackground", dataId, run
             )
+            counter.update()
+        counter.finish()
         if truth is not None:
             result.truth = butler.put(
                 _jsonable(truth), "skyCorrTruth", instrument=instrumentName, visit=visit, run=run

@@ -22,16 +22,20 @@ __all__ = ["ResidualSummary", "main", "residualSkySummary", "truthSkyImage", "wr
 
 import argparse
 import os
+import re
+import resource
 import shlex
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._parallel import usableCores
 from ..afwlite.cameraGeom import Detector
 from ..afwlite.image import ImageF
 
@@ -147,16 +151,20 @@ def residualSkySummary(
     summary : `ResidualSummary`
         The figures.
     """
-    after: list[np.ndarray] = []
-    before: list[np.ndarray] = []
-    for detectorId in sorted(skyCorrs):
+
+    def residuals(detectorId: int) -> tuple[np.ndarray, np.ndarray]:
         detector = camera[detectorId]
         sky = truthSkyImage(truth, detector)
         old = calexpBackgrounds[detectorId].getImage().array
         new = old + skyCorrs[detectorId].getImage().array
         noise = float(np.sqrt(np.mean(sky) / truth.gains[detectorId] + truth.readNoise**2))
-        after.append(_binMeans(new - sky, binSize).ravel() / noise)
-        before.append(_binMeans(old - sky, binSize).ravel() / noise)
+        return _binMeans(new - sky, binSize).ravel() / noise, _binMeans(old - sky, binSize).ravel() / noise
+
+    # Whole-detector numpy work releases the GIL: one detector per core; results in detector order.
+    with ThreadPoolExecutor(max_workers=usableCores()) as pool:
+        pairs = list(pool.map(residuals, sorted(skyCorrs)))
+    after = [pair[0] for pair in pairs]
+    before = [pair[1] for pair in pairs]
     rms = float(np.sqrt(np.mean(np.concatenate(after) ** 2)))
     rmsBefore = float(np.sqrt(np.mean(np.concatenate(before) ** 2)))
     return ResidualSummary(scaleFound, truth.skyFrameScale, binSize, rms, rmsBefore, len(skyCorrs))
@@ -210,19 +218,67 @@ def writePreviews(
     return paths
 
 
-def _run(command: list[str], log: Path | None = None) -> None:
-    """Run a command, echoing it; its output goes to ``log`` (or the terminal)."""
-    print("+", shlex.join(command), flush=True)
-    start = time.perf_counter()
+class _Steps:
+    """Prints the demo's steps, each with the time since the demo started."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def say(self, message: str) -> None:
+        print(f"demo [{self.elapsed():6.1f} s] {message}", flush=True)
+
+
+#: Lines of a logging subprocess worth showing while it runs: the progress lines
+#: (`lsst.sky.correction._progress.Progress`) and the sky-frame scale.
+_PROGRESS_LINE = re.compile(r"ETA \d+ s$| detectors in [0-9.]+ s$|Sky frame scale:")
+
+
+def _run(steps: _Steps, what: str, command: list[str], log: Path | None = None) -> None:
+    """Run one step's command, echoing it.
+
+    Without ``log`` its output goes to the terminal; with ``log`` it goes to
+    that file and only the progress lines are shown.
+    """
+    steps.say(what)
+    print("  +", shlex.join(command), flush=True)
+    start, cpuStart = time.perf_counter(), _childCpuSeconds()
     if log is None:
-        done = subprocess.run(command)
+        returncode = subprocess.run(command).returncode
     else:
         with log.open("w") as stream:
-            done = subprocess.run(command, stdout=stream, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+            )
+            assert process.stdout is not None
+            for line in process.stdout:
+                stream.write(line)
+                if _PROGRESS_LINE.search(line.rstrip()):
+                    print("  |", line.rstrip()[-150:], flush=True)
+            returncode = process.wait()
+    if returncode != 0:
         where = f"; see {log}" if log is not None else ""
-        raise SystemExit(f"demo: {command[0]} failed with exit code {done.returncode}{where}")
-    print(f"  ({time.perf_counter() - start:.1f} s)", flush=True)
+        raise SystemExit(f"demo: {command[0]} failed with exit code {returncode}{where}")
+    # CPU seconds say how much work it was on a machine shared with other jobs.
+    cpu = _childCpuSeconds() - cpuStart
+    steps.say(f"{what}: done in {time.perf_counter() - start:.1f} s (CPU {cpu:.1f} s with its workers)")
+
+
+def _childCpuSeconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _stepSeconds(taskMetadata: Any) -> str:
+    """The task's per-step seconds (its ``detectorSeconds`` metadata) as one line; empty if absent."""
+    try:
+        seconds = taskMetadata["detectorSeconds"]
+        names = list(seconds.keys()) if hasattr(seconds, "keys") else []
+        return ", ".join(f"{name} {float(seconds[name]):.0f} s" for name in names)
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 def _hasVisit(root: Path, instrument: str, visit: int) -> bool:
@@ -263,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ..simulation import VisitTruth
 
-    start = time.perf_counter()
+    steps = _Steps()
     root: Path = args.root.resolve()
     repo = root / "repo"
     root.mkdir(parents=True, exist_ok=True)
@@ -271,20 +327,31 @@ def main(argv: list[str] | None = None) -> int:
     pipeline = f"resource://lsst.sky.correction/data/pipelines/{instrument}/SkyCorrection.yaml"
     output = f"u/demo/skyCorr/visit{visit}"
 
+    butlerCommand = [str(_BIN / "butler"), "--log-level", "lsst.sky.correction=INFO"]
     if not (repo / "butler.yaml").exists():
-        _run([str(_BIN / "butler"), "sky-correction-init-repo", str(repo), "-i", instrument])
+        _run(
+            steps,
+            "1/4 creating the repository",
+            [*butlerCommand, "sky-correction-init-repo", str(repo), "-i", instrument],
+        )
+    else:
+        steps.say(f"1/4 repository {repo} exists; reused")
     if not _hasVisit(repo, instrument, visit):
-        command = [str(_BIN / "butler"), "sky-correction-simulate", str(repo), "-i", instrument]
+        command = [*butlerCommand, "sky-correction-simulate", str(repo), "-i", instrument]
         command += ["--visit", str(visit), "--seed", str(args.seed), "-j", str(len(os.sched_getaffinity(0)))]
         if args.detectors:
             command += ["--detectors", args.detectors]
-        _run(command)
+        _run(steps, f"2/4 simulating {instrument} visit {visit} into the repository", command)
+    else:
+        steps.say(f"2/4 {instrument} visit {visit} already simulated; reused")
     command = [str(_BIN / "pipetask"), "--log-level", "lsst.sky.correction=INFO", "run", "-b", str(repo)]
     command += ["-i", f"{instrument}/defaults", "-o", output, "-p", pipeline]
     command += ["-d", f"instrument='{instrument}' AND visit={visit}", "--register-dataset-types"]
     for override in args.config:
         command += ["-c", f"skyCorr:{override}"]
-    _run(command, log=root / "pipetask.log")
+    _run(steps, f"3/4 pipetask run (log: {root / 'pipetask.log'})", command, log=root / "pipetask.log")
+
+    steps.say("4/4 reading the outputs back: summary and PNG previews")
 
     butler = Butler.from_config(str(repo), collections=[output, f"{instrument}/defaults"])
     try:
@@ -296,7 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         calexpBackgrounds = {
             d: butler.get("calexpBackground", dataId, detector=d) for d in skyCorrs
         }  # fmt: skip
-        scale = float(butler.get("skyCorr_metadata", dataId)["skyCorr"]["skyFrameScale"])
+        taskMetadata = butler.get("skyCorr_metadata", dataId)["skyCorr"]
+        scale = float(taskMetadata["skyFrameScale"])
+        stepSeconds = _stepSeconds(taskMetadata)
         summary = residualSkySummary(skyCorrs, calexpBackgrounds, camera, truth, scale)
         previews = writePreviews(
             butler.get("calexp_skyCorr_visit_mosaic", dataId),
@@ -309,9 +378,11 @@ def main(argv: list[str] | None = None) -> int:
     line = summary.line()
     (root / "summary.txt").write_text(line + "\n")
     print(f"demo: {line}")
+    if stepSeconds:
+        print(f"demo: task time by step (summed over detectors and threads): {stepSeconds}")
     print(f"demo: repository {repo} (outputs in collection {output}), pipetask log {root / 'pipetask.log'}")
     print(f"demo: previews {previews['calexp']} and {previews['background']}; summary {root / 'summary.txt'}")
-    print(f"demo: done in {time.perf_counter() - start:.0f} s")
+    steps.say("done")
     return 0
 
 

@@ -12,6 +12,8 @@ The layouts follow lsst/afw (``Exposure::writeFits``, ``ExposureFitsReader``,
   from a file keeps that dictionary (no remapping to the process defaults).
 * Tile-compressed HDUs are read transparently; writing can compress each plane
   losslessly (``GZIP_2``, one-row tiles, the Butler's ``lossless`` recipe).
+  GZIP tiles are written and (when lossless) read by `._tiles` with zlib in
+  threads; astropy handles ``RICE_1`` and every other compressed layout.
 
 Writers never leave a partial file behind: they write a temporary file in the
 destination directory and rename it into place.
@@ -33,6 +35,7 @@ __all__ = [
 
 import contextlib
 import dataclasses
+import io
 import logging
 import os
 import re
@@ -55,6 +58,7 @@ from ..image._mask import MaskPlaneDict
 from ._cards import mask_plane_cards, read_mask_planes, read_xy0, strip_xy0_cards, xy0_cards
 from ._errors import FitsError, FitsTypeError
 from ._header import cards_from_metadata, combine_metadata, make_card, metadata_from_header
+from ._tiles import GZIP_ALGORITHMS, TiledLayout, compressed_hdu_bytes, decompress_region, tiled_layout
 
 _log = logging.getLogger(__name__)
 
@@ -99,7 +103,6 @@ _SAFE_MASK_SOURCES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16
 _STREAM_COMPRESSION_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
 _CARD_LENGTH = 80
 _BLOCK_LENGTH = 2880  # a FITS file is a sequence of 2880-byte blocks
-_LOSSLESS_MARKER = fits.Card("ZQUANTIZ", "NONE", "Lossless compression without quantization").image
 _COMPRESSION_ALGORITHMS = ("GZIP_1", "GZIP_2", "RICE_1")
 # What astropy raises on a damaged file besides OSError: header parsing (KeyError for a
 # missing structural card, ValueError, IndexError, TypeError, VerifyError for an unparsable
@@ -424,17 +427,28 @@ def _read_plane(
         return _Plane(np.zeros(wanted, dtype=dtype), xy0, metadata, header)
     leading = (0,) if int(header["NAXIS"]) == 3 else ()
     try:
-        if isinstance(hdu, fits.CompImageHDU):
+        layout = _fast_tiles(hdulist, index, path) if isinstance(hdu, fits.CompImageHDU) else None
+        if layout is not None:
+            # Lossless GZIP tiles: zlib in threads, only the tiles that overlap the region.
+            stored = decompress_region(layout, slices)
+        elif isinstance(hdu, fits.CompImageHDU):
             # Only the tiles that overlap the region are decompressed.
             stored = hdu.section[(*leading, *slices)]
         else:
             stored = hdu.data[(*leading, *slices)]
-        pixels = _convert(_unscale(stored, header), dtype)
+        # The fast reader's array is new and ours: no second copy when it has the right type.
+        pixels = _convert(_unscale(stored, header), dtype, owned=layout is not None)
     except _DAMAGED_FILE_ERRORS as error:
         raise FitsError(f"{where}: cannot read the pixels ({error}); the file may be truncated") from None
     if pixels.shape != wanted:
         raise FitsError(f"{where}: read {pixels.shape} pixels where the header says {wanted}: truncated data")
     return _Plane(pixels, xy0, metadata, header)
+
+
+def _fast_tiles(hdulist: fits.HDUList, index: int, path: str) -> TiledLayout | None:
+    """The layout of a lossless GZIP tile-compressed HDU `decompress_region` reads; else `None`."""
+    info = hdulist[index].fileinfo()
+    return tiled_layout(path, info["hdrLoc"], info["datLoc"])
 
 
 def _unscale(stored: np.ndarray, header: fits.Header) -> np.ndarray:
@@ -456,8 +470,14 @@ def _unscale(stored: np.ndarray, header: fits.Header) -> np.ndarray:
     return scaled
 
 
-def _convert(stored: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
-    """A native, C-contiguous copy of ``stored`` in ``dtype`` (never a view of the file)."""
+def _convert(stored: np.ndarray, dtype: np.dtype[Any], *, owned: bool = False) -> np.ndarray:
+    """A native, C-contiguous copy of ``stored`` in ``dtype`` (never a view of the file).
+
+    With ``owned`` (``stored`` is a fresh array nobody else holds) it is returned as it is
+    when it already has that type and layout.
+    """
+    if owned and stored.dtype == dtype and stored.flags.c_contiguous and stored.flags.writeable:
+        return stored
     if dtype.kind == "i" and stored.dtype.kind == "f":
         with np.errstate(invalid="ignore"):  # allowUnsafe: NaN has no integer value
             return stored.astype(dtype)
@@ -895,6 +915,22 @@ def _read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
+@dataclasses.dataclass(frozen=True)
+class _TiledPlane:
+    """An image to write GZIP tile-compressed with `compressed_hdu_bytes` (not astropy)."""
+
+    array: np.ndarray
+    cards: tuple[fits.Card, ...]
+    algorithm: str
+    tile: tuple[int, int]
+
+    def tobytes(self) -> bytes:
+        return compressed_hdu_bytes(self.array, self.cards, self.algorithm, self.tile)
+
+
+type _Hdu = fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU | _TiledPlane
+
+
 def _image_hdu(
     array: np.ndarray,
     cards: Sequence[fits.Card],
@@ -902,22 +938,22 @@ def _image_hdu(
     *,
     primary: bool,
     where: str,
-) -> fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU:
-    header = fits.Header(list(cards))
-    data = _read_only(array)
+) -> _Hdu:
     # CFITSIO cannot compress an empty image, so afw writes those uncompressed.
     if compression is None or array.size == 0:
+        header = fits.Header(list(cards))
+        data = _read_only(array)
         return fits.PrimaryHDU(data, header) if primary else fits.ImageHDU(data, header)
     is_float = array.dtype.kind == "f"
     if compression.algorithm == "RICE_1" and is_float:
         raise ValueError(f"{where}: RICE_1 cannot compress floating-point pixels losslessly; use GZIP_2")
     height, width = array.shape
     tiles = (compression.tileHeight or height, compression.tileWidth or width)
-    options: dict[str, Any] = {"compression_type": compression.algorithm, "tile_shape": tiles}
-    if is_float:
-        # astropy quantizes floats (lossy) unless told not to.
-        options["quantize_level"] = 0.0
-    return fits.CompImageHDU(data, header, **options)
+    if compression.algorithm in GZIP_ALGORITHMS:
+        return _TiledPlane(array, tuple(cards), compression.algorithm, tiles)
+    header = fits.Header(list(cards))
+    data = _read_only(array)
+    return fits.CompImageHDU(data, header, compression_type=compression.algorithm, tile_shape=tiles)
 
 
 def _metadata_cards(
@@ -962,12 +998,10 @@ def _masked_image_hdus(
     planeMetadata: Sequence[PropertyList | None],
     compression: CompressionSpec,
     where: str,
-) -> list[fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU]:
+) -> list[_Hdu]:
     options = _compression_by_plane(compression, _PLANE_NAMES, where)
     planes = (maskedImage.getImage(), maskedImage.getMask(), maskedImage.getVariance())
-    hdus: list[fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU] = [
-        fits.PrimaryHDU(header=fits.Header(list(primaryCards)))
-    ]
+    hdus: list[_Hdu] = [fits.PrimaryHDU(header=fits.Header(list(primaryCards)))]
     for name, plane, metadata in zip(_PLANE_NAMES, planes, planeMetadata, strict=True):
         cards = _plane_cards(plane, metadata, name, where)
         hdus.append(_image_hdu(plane.array, cards, options[name], primary=False, where=where))
@@ -1146,68 +1180,47 @@ def _write_atomically(target: str, fill: Callable[[str], None]) -> None:
         raise
 
 
-def _write_hdus(path: str, hdus: Sequence[Any], trailing: Sequence[bytes] = ()) -> None:
-    fits.HDUList(list(hdus)).writeto(path, overwrite=True)
-    _mark_lossless_float_tiles(path, first=0)
+def _write_hdus(path: str, hdus: Sequence[_Hdu], trailing: Sequence[bytes] = ()) -> None:
+    if any(isinstance(hdu, _TiledPlane) for hdu in hdus):
+        with open(path, "wb") as stream:
+            for position, hdu in enumerate(hdus):
+                stream.write(_hdu_bytes(hdu, primary=position == 0))
+    else:
+        fits.HDUList(list(hdus)).writeto(path, overwrite=True)
     if trailing:
         with open(path, "ab") as stream:
             for chunk in trailing:
                 stream.write(chunk)
 
 
-def _append_hdu(target: str, path: str, hdu: Any) -> None:
+# The empty primary astropy puts in front of an extension written on its own.
+_DEFAULT_PRIMARY_LENGTH = len(fits.PrimaryHDU().header.tostring())
+
+
+def _hdu_bytes(hdu: _Hdu, *, primary: bool) -> bytes:
+    """One HDU as it goes into the file (header and data blocks)."""
+    if isinstance(hdu, _TiledPlane):
+        return hdu.tobytes()
+    buffer = io.BytesIO()
+    if primary:
+        hdu.writeto(buffer)
+        return buffer.getvalue()
+    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
+    return buffer.getvalue()[_DEFAULT_PRIMARY_LENGTH:]
+
+
+def _append_hdu(target: str, path: str, hdu: _Hdu) -> None:
     if not os.path.isfile(target):
         raise FitsError(f"{target}: cannot append: no such file")
     with open(target, "rb") as stream:
         if stream.read(4).startswith(_STREAM_COMPRESSION_MAGIC):
             raise FitsError(f"{target}: cannot append to a gzip/bzip2/zip-compressed file")
     shutil.copyfile(target, path)
-    with _open_fits(target) as existing:
-        first_new = len(existing)
+    with _open_fits(target):
+        pass  # a damaged file is reported, not appended to
+    if isinstance(hdu, _TiledPlane):
+        with open(path, "ab") as stream:
+            stream.write(hdu.tobytes())
+        return
     with fits.open(path, mode="append") as hdulist:
         hdulist.append(hdu)
-    _mark_lossless_float_tiles(path, first=first_new)
-
-
-def _mark_lossless_float_tiles(path: str, first: int) -> None:
-    """Replace astropy's ``ZNAME = 'NOISEBIT'``/``ZVAL = 0`` with ``ZQUANTIZ = 'NONE'``.
-
-    astropy marks lossless float tiles with a zero ``NOISEBIT``, which CFITSIO
-    (hence afw) does not read as "not quantized": it needs ``ZQUANTIZ =
-    'NONE'``, as fpack writes.  The two cards are swapped for that card and a
-    blank one in place, so the header keeps its size.
-    """
-    patches: list[tuple[int, int]] = []
-    with fits.open(path, disable_image_compression=True) as hdulist:
-        for index, hdu in enumerate(hdulist):
-            header = hdu.header
-            if index < first or not _is_true(header.get("ZIMAGE")) or int(header.get("ZBITPIX", 0)) > 0:
-                continue
-            if "ZQUANTIZ" not in header:
-                info = hdu.fileinfo()
-                patches.append((info["hdrLoc"], info["datLoc"]))
-    if not patches:
-        return
-    with open(path, "r+b") as stream:
-        for start, stop in patches:
-            stream.seek(start)
-            block = bytearray(stream.read(stop - start))
-            if _swap_noisebit_cards(block):
-                stream.seek(start)
-                stream.write(block)
-            else:
-                _log.warning("%s: no NOISEBIT card at byte %d; ZQUANTIZ not added", path, start)
-
-
-def _swap_noisebit_cards(block: bytearray) -> bool:
-    cards = [bytes(block[i : i + _CARD_LENGTH]) for i in range(0, len(block), _CARD_LENGTH)]
-    for position, card in enumerate(cards):
-        if card.startswith(b"ZNAME") and b"'NOISEBIT'" in card:
-            suffix = card[5:8].strip()
-            value_key = (b"ZVAL" + suffix).ljust(8)
-            for other, value_card in enumerate(cards):
-                if value_card.startswith(value_key):
-                    block[position * _CARD_LENGTH : (position + 1) * _CARD_LENGTH] = _LOSSLESS_MARKER.encode()
-                    block[other * _CARD_LENGTH : (other + 1) * _CARD_LENGTH] = b" " * _CARD_LENGTH
-                    return True
-    return False
