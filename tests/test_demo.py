@@ -72,7 +72,7 @@ def test_summary_line_reports_every_figure() -> None:
 
 def test_step_seconds_line_from_task_metadata() -> None:
     from lsst.pipe.base import TaskMetadata
-    from lsst.sky.correction.demo import _stepSeconds
+    from lsst.sky.correction.tools.demo import _stepSeconds
 
     metadata = TaskMetadata()
     metadata["skyCorr.detectorSeconds"] = {"fetch": 12.3, "maskObjects": 40.0}
