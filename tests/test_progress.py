@@ -66,7 +66,7 @@ def test_simulate_command_logs_detectors_simulated_and_ingested(
             ],
         )
     assert result.exit_code == 0, result.output
-    messages = [r.getMessage() for r in caplog.records if r.name == "lsst.sky.correction.butler.repo"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "lsst.sky.correction.butler.visits"]
     assert any(m.startswith("Simulated and ingested HSC visit 3: 1/2 detectors (50%), ") for m in messages), (
         messages
     )
