@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from lsst.sky.correction.afwlite.fits import _tiles
-from lsst.sky.correction.afwlite.fits._image_io import FitsError, read_image
+from lsst.sky.correction.afwlite.fits import FitsError, _tiles, read_image
 from lsst.sky.correction.afwlite.geom import Box2I, Extent2I, Point2I
 from lsst.sky.correction.afwlite.image import LOCAL, ExposureF, ImageD, ImageF, Mask
 

@@ -1,10 +1,19 @@
-"""Reading and writing afw's FITS layouts with astropy."""
+"""Reading and writing afw's FITS layouts (astropy, and zlib for GZIP tiles).
+
+* `_layout`: constants of afw's layouts; `_files`: opening files, finding
+  HDUs, atomic writes; `_read` and `_write`: the image, masked image and
+  exposure layouts; `_tiles`: GZIP tile compression; `_header`, `_cards`:
+  header cards; `_archive`: afw's table archive (detectors, cameras).
+"""
 
 from ._archive import *
 from ._cards import *
 from ._errors import *
+from ._files import *
 from ._header import *
-from ._image_io import *
+from ._layout import *
+from ._read import *
+from ._write import *
 
 from ..image._fits_io import FitsReadersWriters, registerFitsIO
 

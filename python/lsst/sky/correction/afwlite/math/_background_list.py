@@ -27,8 +27,17 @@ from typing import Any, overload
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 
-from ..fits import FitsError, cards_from_metadata, mask_plane_cards, read_image, xy0_cards
-from ..fits._image_io import _image_hdu, _open_fits, _write_atomically, _write_hdus
+from ..fits import (
+    FitsError,
+    cards_from_metadata,
+    image_hdu,
+    mask_plane_cards,
+    open_fits,
+    read_image,
+    write_atomically,
+    write_hdus,
+    xy0_cards,
+)
 from ..geom import Box2I, Extent2I, Point2I
 from ..image import ImageF, Mask, MaskedImageF, PropertyList
 from ._approximate import ApproximateControl
@@ -204,8 +213,8 @@ class BackgroundList:
                         warnings.simplefilter("ignore", VerifyWarning)
                         extra = mask_plane_cards(plane.planeDict)
                 header = [*cards, *extra, *xy0_cards(plane.getX0(), plane.getY0())]
-                hdus.append(_image_hdu(plane.array, header, None, primary=not hdus, where=path))
-        _write_atomically(path, lambda temporary: _write_hdus(temporary, hdus))
+                hdus.append(image_hdu(plane.array, header, None, primary=not hdus, where=path))
+        write_atomically(path, lambda temporary: write_hdus(temporary, hdus))
 
     @staticmethod
     def readFits(fileName: str | os.PathLike[str], hdu: int = 0, flags: int = 0) -> BackgroundList:
@@ -230,7 +239,7 @@ class BackgroundList:
         if not os.path.exists(path):
             raise FitsError(f"File not found: {path}")  # afw's message
         # The same checks as the image readers: a damaged or truncated file is refused whole.
-        with _open_fits(path) as hdul:
+        with open_fits(path) as hdul:
             count = len(hdul)
         if count % 3 != 0:
             raise FitsError(

@@ -1,138 +1,62 @@
-"""Read and write afw's FITS layouts for ``ImageF``/``ImageD``, ``Mask``, ``MaskedImageF``, ``ExposureF``.
-
-The layouts follow lsst/afw (``Exposure::writeFits``, ``ExposureFitsReader``,
-``MaskedImageFitsReader``, ``fits.cc``):
+"""Reading afw's layouts: ``ImageF``/``ImageD``, ``Mask``, ``MaskedImageF``, ``ExposureF``.
 
 * HDUs are found by position, never by ``EXTNAME``: an Exposure or
   MaskedImage is an empty primary, then IMAGE, MASK and VARIANCE, then the
   optional table archive of an Exposure.
-* xy0 is stored on every plane as the "A" WCS (`xy0_cards`); ``LTV1``/``LTV2``
-  are written for ds9 on Exposures and ignored on read.
+* xy0 is read from the "A" WCS of each plane; ``LTV1``/``LTV2`` are ignored.
 * Mask plane names come from the mask HDU's ``MP_*`` cards, and a mask read
   from a file keeps that dictionary (no remapping to the process defaults).
-* Tile-compressed HDUs are read transparently; writing can compress each plane
-  losslessly (``GZIP_2``, one-row tiles, the Butler's ``lossless`` recipe).
-  GZIP tiles are written and (when lossless) read by `._tiles` with zlib in
-  threads; astropy handles ``RICE_1`` and every other compressed layout.
-
-Writers never leave a partial file behind: they write a temporary file in the
-destination directory and rename it into place.
+* Tile-compressed HDUs are read transparently: lossless GZIP tiles by
+  `._tiles` with zlib in threads (only the tiles a region needs), every other
+  compressed layout by astropy.
 """
 
 from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_HDU",
-    "ExposureArchive",
-    "readMetadata",
-    "read_exposure",
-    "read_image",
-    "read_masked_image",
-    "write_exposure",
-    "write_image",
-    "write_masked_image",
-]
+__all__ = ["ExposureArchive", "readMetadata", "read_exposure", "read_image", "read_masked_image"]
 
-import contextlib
 import dataclasses
-import io
 import logging
 import os
-import re
-import shutil
-import tempfile
-import warnings
-import zipfile
-import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyWarning
-from astropy.utils.exceptions import AstropyWarning
 
 from ..geom import Box2I, Extent2I, Point2I
-from ..image import PARENT, ExposureF, ImageBase, ImageF, ImageOrigin, Mask, MaskedImageF, PropertyList
-from ..image._mask import MaskPlaneDict
-from ._cards import mask_plane_cards, read_mask_planes, read_xy0, strip_xy0_cards, xy0_cards
+from ..image import (
+    PARENT,
+    ExposureF,
+    ImageBase,
+    ImageF,
+    ImageOrigin,
+    Mask,
+    MaskedImageF,
+    MaskPlaneDict,
+    PropertyList,
+)
+from ._cards import read_mask_planes, read_xy0, strip_xy0_cards
 from ._errors import FitsError, FitsTypeError
-from ._header import cards_from_metadata, combine_metadata, make_card, metadata_from_header
-from ._tiles import GZIP_ALGORITHMS, TiledLayout, compressed_hdu_bytes, decompress_region, tiled_layout
-
-_log = logging.getLogger(__name__)
-
-#: afw's "default HDU" sentinel (``INT_MIN``): skip an empty primary HDU.
-DEFAULT_HDU = -(2**31)
-
-# ExposureInfo::getFitsSerializationVersion() of current afw.
-_EXPINFO_VERSION = 2
-_EXPINFO_KEY = "EXPINFO_V"
-_PLANE_NAMES = ("IMAGE", "MASK", "VARIANCE")
-# The archive follows primary + 3 planes; AR_HDU is 1-based.
-_ARCHIVE_AR_HDU = 5
-_AR_HDU_COMMENT = "HDU (1-indexed) containing the archive used to store ancillary objects"
-# Component ids afw reads from the primary besides ARCHIVE_ID_* (ExposureFitsReader),
-# plus WCS_ID from files written before 2017.
-_LEGACY_ARCHIVE_ID_KEYS = (
-    "PSF_ID",
-    "SKYWCS_ID",
-    "COADD_INPUTS_ID",
-    "AP_CORR_MAP_ID",
-    "VALID_POLYGON_ID",
-    "TRANSMISSION_CURVE_ID",
-    "DETECTOR_ID",
-    "PHOTOCALIB_ID",
-    "WCS_ID",
+from ._files import _default_hdu_index, _image_hdu_index, _is_image_hdu, _is_true, _where, open_fits
+from ._header import combine_metadata, metadata_from_header
+from ._layout import (
+    _DAMAGED_FILE_ERRORS,
+    _EXPINFO_KEY,
+    _EXPINFO_VERSION,
+    _PLANE_KEYS,
+    _SAFE_MASK_SOURCES,
+    _STREAM_COMPRESSION_MAGIC,
+    DEFAULT_HDU,
 )
-_ARCHIVE_ID_PREFIX = "ARCHIVE_ID_"
-# Keys the plane writer sets itself; never copied from metadata into a header.
-_PLANE_KEYS = frozenset({"INHERIT", "EXTTYPE", "EXTNAME"})
-_XY0_KEYS = frozenset(card.keyword for card in xy0_cards(0, 0))
-_LTV_KEYS = frozenset({"LTV1", "LTV2"})
-# The celestial FITS WCS of the primary description (no alternate letter).
-# afw writes it on every plane of an Exposure, not in the primary header.
-_SKY_WCS_KEY = re.compile(
-    r"WCSAXES|WCSNAME|RADESYS|RADECSYS|EQUINOX|EPOCH|LONPOLE|LATPOLE|MJDREF"
-    r"|(CRPIX|CRVAL|CTYPE|CUNIT|CDELT|CROTA|CRDER|CSYER)[0-9]+"
-    r"|(CD|PC|PV|PS)[0-9]+_[0-9]+"
-    r"|(A|B|AP|BP)_(ORDER|DMAX|[0-9]+_[0-9]+)"
-)
-# Integer on-disk types that fit in an int32 mask (lsst/afw Fits::checkImageType).
-_SAFE_MASK_SOURCES = frozenset(np.dtype(t) for t in (np.int8, np.uint8, np.int16, np.uint16, np.int32))
-_STREAM_COMPRESSION_MAGIC = (b"\x1f\x8b", b"BZh", b"PK\x03\x04")
-_CARD_LENGTH = 80
-_BLOCK_LENGTH = 2880  # a FITS file is a sequence of 2880-byte blocks
-_COMPRESSION_ALGORITHMS = ("GZIP_1", "GZIP_2", "RICE_1")
-# What astropy raises on a damaged file besides OSError: header parsing (KeyError for a
-# missing structural card, ValueError, IndexError, TypeError, VerifyError for an unparsable
-# card), short reads (EOFError), tile decompression (zlib.error) and a file that starts
-# like a zip archive (BadZipFile).  Each becomes a FitsError naming the file.
-_DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (
-    OSError,
-    ValueError,
-    EOFError,
-    IndexError,
-    KeyError,
-    TypeError,
-    fits.VerifyError,
-    zlib.error,
-    zipfile.BadZipFile,
-)
-
-
-def _process_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# mkstemp creates 0600 files; finished files get the usual permissions.
-_FILE_MODE = 0o666 & ~_process_umask()
+from ._tiles import TiledLayout, decompress_region, tiled_layout
 
 # ---------------------------------------------------------------------------
 # The carried archive
 # ---------------------------------------------------------------------------
+
+
+_log = logging.getLogger(__name__)
 
 
 class ExposureArchive:
@@ -189,121 +113,6 @@ class ExposureArchive:
 
     def __repr__(self) -> str:
         return f"ExposureArchive({len(self)} HDUs from {self.source!r}, bbox={self.bbox!r})"
-
-
-# ---------------------------------------------------------------------------
-# Opening files and finding HDUs
-# ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _open_fits(path: str) -> Iterator[fits.HDUList]:
-    """Open ``path`` read-only, checking it is a complete FITS file."""
-    if not os.path.isfile(path):
-        raise FitsError(f"{path}: no such file" if not os.path.exists(path) else f"{path}: not a file")
-    try:
-        with warnings.catch_warnings():
-            # Header oddities are reported by the completeness check below instead.
-            warnings.simplefilter("ignore", AstropyWarning)
-            # Scaling is applied here (_unscale), which keeps memory mapping
-            # available for BZERO-offset integers such as legacy uint16 masks.
-            hdulist = fits.open(path, memmap=True, do_not_scale_image_data=True)
-            hdulist.readall()
-    except _DAMAGED_FILE_ERRORS as error:
-        raise FitsError(f"{path}: not a readable FITS file ({error})") from None
-    try:
-        _check_complete(hdulist, path)
-        yield hdulist
-    except FitsError:
-        raise
-    except _DAMAGED_FILE_ERRORS as error:
-        # astropy parses cards and data lazily: damage can surface while the caller reads.
-        raise FitsError(f"{path}: damaged FITS file ({type(error).__name__}: {error})") from error
-    finally:
-        hdulist.close()
-
-
-def _check_complete(hdulist: fits.HDUList, path: str) -> None:
-    """Raise if the file ends before its last HDU does, or has anything but padding after it.
-
-    astropy silently drops an HDU whose header is cut or zero-filled, and may
-    hand out short data, so a truncated file would otherwise read as a valid
-    smaller one.  Less than a block of zeros or blanks after the last HDU is
-    accepted as padding.
-    """
-    if len(hdulist) == 0:
-        raise FitsError(f"{path}: not a FITS file (no HDU found)")
-    with open(path, "rb") as stream:
-        magic = stream.read(4)
-    for index, hdu in enumerate(hdulist):
-        if not hasattr(hdu, "fileinfo"):  # astropy's _CorruptedHDU: the data size is unknowable
-            raise FitsError(f"{_where(path, index)}: corrupt header: its data size cannot be determined")
-    if magic.startswith(_STREAM_COMPRESSION_MAGIC):
-        return  # gzip/bzip2/zip files: the decompressor checks their integrity
-    last = len(hdulist) - 1
-    info = hdulist[last].fileinfo()
-    end = info["datLoc"] + info["datSpan"]
-    size = os.path.getsize(path)
-    if size < end:
-        raise FitsError(
-            f"{path}: truncated file: HDU {last} ends at byte {end} but the file has only {size} bytes"
-        )
-    if size > end:
-        with open(path, "rb") as stream:
-            stream.seek(end)
-            tail = stream.read()
-        if tail.strip(b"\0 "):
-            raise FitsError(
-                f"{path}: truncated or corrupt file: {size - end} bytes after HDU {last} "
-                "do not form a complete HDU"
-            )
-        if len(tail) >= _BLOCK_LENGTH:
-            # No FITS writer pads a file with whole blocks of nothing; a file whose end was
-            # lost and zero-filled (a crash before the data reached the disk) looks like this.
-            raise FitsError(
-                f"{path}: damaged file: HDU {last} is followed by {size - end} bytes of zeros or blanks "
-                "instead of another HDU (the end of the file was lost)"
-            )
-
-
-def _where(path: str, index: int) -> str:
-    return f"{path}[HDU {index}]"
-
-
-def _naxis(hdu: Any) -> int:
-    return int(hdu.header.get("NAXIS", 0))
-
-
-def _default_hdu_index(hdulist: fits.HDUList) -> int:
-    """The HDU afw's ``DEFAULT_HDU`` means: the primary, or HDU 1 behind an empty primary."""
-    return 1 if _naxis(hdulist[0]) == 0 and len(hdulist) > 1 else 0
-
-
-def _image_hdu_index(hdulist: fits.HDUList, hdu: int | None, path: str) -> int:
-    """The HDU to read an image from, with afw's rules for the default and empty primaries."""
-    count = len(hdulist)
-    if hdu is None or hdu == DEFAULT_HDU:
-        index = _default_hdu_index(hdulist)
-        if _naxis(hdulist[index]) == 0 and count == 1:
-            raise FitsError(f"{path}: no image HDU: the file holds only an empty primary HDU")
-    else:
-        index = int(hdu)
-        if not 0 <= index < count:
-            raise FitsError(f"{path}: no HDU {index} (the file has {count} HDUs, counted from 0)")
-        # afw's checkCompressedImagePhu: a compressed image sits behind an empty primary.
-        if index == 0 and count > 1 and _naxis(hdulist[0]) == 0 and isinstance(hdulist[1], fits.CompImageHDU):
-            index = 1
-    if not _is_image_hdu(hdulist[index]):
-        raise FitsError(f"{_where(path, index)}: is a {type(hdulist[index]).__name__}, not an image")
-    return index
-
-
-def _is_image_hdu(hdu: Any) -> bool:
-    return isinstance(hdu, fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU)
-
-
-def _is_true(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.strip() == "T")
 
 
 # ---------------------------------------------------------------------------
@@ -509,7 +318,7 @@ def readMetadata(
         The HDU's cards, merged over the primary's when ``INHERIT = T``.
     """
     path = os.fspath(fileName)
-    with _open_fits(path) as hdulist:
+    with open_fits(path) as hdulist:
         index = _default_hdu_index(hdulist) if hdu is None or hdu == DEFAULT_HDU else int(hdu)
         if not 0 <= index < len(hdulist):
             raise FitsError(f"{path}: no HDU {index} (the file has {len(hdulist)} HDUs, counted from 0)")
@@ -568,7 +377,7 @@ def read_image[ImageT: ImageBase](
         If the stored pixels do not fit ``imageType`` safely.
     """
     path = os.fspath(fileName)
-    with _open_fits(path) as hdulist:
+    with open_fits(path) as hdulist:
         index = _image_hdu_index(hdulist, hdu, path)
         plane = _read_plane(
             hdulist, index, path, imageType.dtype, bbox=bbox, origin=origin, allow_unsafe=allowUnsafe
@@ -706,7 +515,7 @@ def read_masked_image(
         If a plane's pixel type does not fit safely.
     """
     path = os.fspath(fileName)
-    with _open_fits(path) as hdulist:
+    with open_fits(path) as hdulist:
         result = _read_masked_image_hdus(
             hdulist,
             path,
@@ -760,7 +569,7 @@ def read_exposure(
         As `read_masked_image`, or for an ``EXPINFO_V`` newer than afw's.
     """
     path = os.fspath(fileName)
-    with _open_fits(path) as hdulist:
+    with open_fits(path) as hdulist:
         result = _read_masked_image_hdus(
             hdulist, path, bbox=bbox, origin=origin, needAllHdus=False, allowUnsafe=allowUnsafe
         )
@@ -844,383 +653,3 @@ def _read_spans(path: str, spans: Sequence[tuple[int, int]]) -> list[bytes]:
                 raise FitsError(f"{path}: truncated file: archive bytes {start}-{stop} are missing")
             chunks.append(chunk)
     return chunks
-
-
-# ---------------------------------------------------------------------------
-# Writing
-# ---------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class _Compression:
-    """Tile compression of one plane: algorithm and tile shape (0 = whole axis)."""
-
-    algorithm: str
-    tileWidth: int = 0
-    tileHeight: int = 1
-
-
-CompressionSpec = str | Mapping[str, Any] | None
-
-
-def _plane_compression(spec: Any, plane: str, where: str) -> _Compression | None:
-    """Normalise one plane's compression request (a name or an afw-style options mapping)."""
-    if spec is None or spec is False:
-        return None
-    if isinstance(spec, str):
-        name = spec.strip().upper()
-        if name in ("", "NONE"):
-            return None
-        if name == "LOSSLESS":
-            name = "GZIP_2"
-        if name not in _COMPRESSION_ALGORITHMS:
-            raise ValueError(
-                f"{where}: unknown compression {spec!r} for the {plane} plane; use 'lossless', "
-                f"one of {', '.join(_COMPRESSION_ALGORITHMS)}, or None"
-            )
-        return _Compression(name)
-    if isinstance(spec, Mapping):
-        unknown = set(spec) - {"algorithm", "tile_width", "tile_height", "quantization"}
-        if unknown:
-            raise ValueError(
-                f"{where}: unknown compression option(s) {sorted(unknown)} for the {plane} plane"
-            )
-        if spec.get("quantization") is not None:
-            raise NotImplementedError(
-                f"{where}: lossy (quantized) compression is not supported; only lossless tile compression"
-            )
-        base = _plane_compression(spec.get("algorithm", "GZIP_2"), plane, where)
-        if base is None:
-            return None
-        return _Compression(base.algorithm, int(spec.get("tile_width", 0)), int(spec.get("tile_height", 1)))
-    raise TypeError(f"{where}: compression must be a name, a mapping or None, not {type(spec).__name__}")
-
-
-def _compression_by_plane(
-    spec: CompressionSpec, planes: Sequence[str], where: str
-) -> dict[str, _Compression | None]:
-    """One `_Compression` per plane name; a mapping keyed by plane name sets them separately."""
-    if isinstance(spec, Mapping) and set(spec) & {"image", "mask", "variance"}:
-        unknown = set(spec) - {"image", "mask", "variance"}
-        if unknown:
-            raise ValueError(f"{where}: unknown plane(s) {sorted(unknown)} in the compression options")
-        return {plane: _plane_compression(spec.get(plane.lower()), plane, where) for plane in planes}
-    return {plane: _plane_compression(spec, plane, where) for plane in planes}
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    """A read-only view, so astropy byte-swaps a copy instead of the caller's pixels in place."""
-    view = array.view()
-    view.flags.writeable = False
-    return view
-
-
-@dataclasses.dataclass(frozen=True)
-class _TiledPlane:
-    """An image to write GZIP tile-compressed with `compressed_hdu_bytes` (not astropy)."""
-
-    array: np.ndarray
-    cards: tuple[fits.Card, ...]
-    algorithm: str
-    tile: tuple[int, int]
-
-    def tobytes(self) -> bytes:
-        return compressed_hdu_bytes(self.array, self.cards, self.algorithm, self.tile)
-
-
-type _Hdu = fits.PrimaryHDU | fits.ImageHDU | fits.CompImageHDU | _TiledPlane
-
-
-def _image_hdu(
-    array: np.ndarray,
-    cards: Sequence[fits.Card],
-    compression: _Compression | None,
-    *,
-    primary: bool,
-    where: str,
-) -> _Hdu:
-    # CFITSIO cannot compress an empty image, so afw writes those uncompressed.
-    if compression is None or array.size == 0:
-        header = fits.Header(list(cards))
-        data = _read_only(array)
-        return fits.PrimaryHDU(data, header) if primary else fits.ImageHDU(data, header)
-    is_float = array.dtype.kind == "f"
-    if compression.algorithm == "RICE_1" and is_float:
-        raise ValueError(f"{where}: RICE_1 cannot compress floating-point pixels losslessly; use GZIP_2")
-    height, width = array.shape
-    tiles = (compression.tileHeight or height, compression.tileWidth or width)
-    if compression.algorithm in GZIP_ALGORITHMS:
-        return _TiledPlane(array, tuple(cards), compression.algorithm, tiles)
-    header = fits.Header(list(cards))
-    data = _read_only(array)
-    return fits.CompImageHDU(data, header, compression_type=compression.algorithm, tile_shape=tiles)
-
-
-def _metadata_cards(
-    metadata: PropertyList | None, drop: Callable[[str], bool], where: str
-) -> list[fits.Card]:
-    """Cards for ``metadata`` minus the names ``drop`` selects (the input is not modified)."""
-    if metadata is None:
-        return []
-    kept = PropertyList()
-    for name in metadata.names():
-        if not drop(name):
-            kept.set(name, metadata.getArray(name), metadata.getComment(name) or None)
-    return cards_from_metadata(kept, where)
-
-
-def _is_plane_key(name: str) -> bool:
-    return name in _PLANE_KEYS or name in _XY0_KEYS
-
-
-def _plane_cards(
-    image: ImageBase, metadata: PropertyList | None, extension: str | None, where: str
-) -> list[fits.Card]:
-    """A plane header as afw writes it: metadata, plane keys, ``MP_*`` (masks), "A" WCS."""
-    cards = _metadata_cards(metadata, _is_plane_key, where)
-    if extension is not None:
-        cards += [
-            make_card("INHERIT", True, "", where),
-            make_card("EXTTYPE", extension, "", where),
-            make_card("EXTNAME", extension, "", where),
-        ]
-    if isinstance(image, Mask):
-        with warnings.catch_warnings():
-            # astropy announces each HIERARCH card it makes for MP_<long name>.
-            warnings.simplefilter("ignore", VerifyWarning)
-            cards += mask_plane_cards(image.planeDict)
-    return cards + xy0_cards(image.getX0(), image.getY0())
-
-
-def _masked_image_hdus(
-    maskedImage: MaskedImageF,
-    primaryCards: Sequence[fits.Card],
-    planeMetadata: Sequence[PropertyList | None],
-    compression: CompressionSpec,
-    where: str,
-) -> list[_Hdu]:
-    options = _compression_by_plane(compression, _PLANE_NAMES, where)
-    planes = (maskedImage.getImage(), maskedImage.getMask(), maskedImage.getVariance())
-    hdus: list[_Hdu] = [fits.PrimaryHDU(header=fits.Header(list(primaryCards)))]
-    for name, plane, metadata in zip(_PLANE_NAMES, planes, planeMetadata, strict=True):
-        cards = _plane_cards(plane, metadata, name, where)
-        hdus.append(_image_hdu(plane.array, cards, options[name], primary=False, where=where))
-    return hdus
-
-
-def write_image(
-    image: ImageBase,
-    fileName: str | os.PathLike[str],
-    *,
-    metadata: PropertyList | None = None,
-    mode: str = "w",
-    compression: CompressionSpec = None,
-) -> None:
-    """Write an image or mask as afw's ``Image::writeFits`` / ``Mask::writeFits`` do.
-
-    Parameters
-    ----------
-    image : `ImageF`, `ImageD` or `Mask`
-        The pixels (float32 → BITPIX -32, float64 → -64, mask → int32).
-    fileName : `str` or path-like
-        The destination.
-    metadata : `PropertyList`, optional
-        Header cards to write with the image.
-    mode : `str`
-        ``"w"`` to create (replace) the file, ``"a"`` to append the image as
-        a new extension to an existing file.
-    compression : `str` or mapping, optional
-        ``"lossless"`` (``GZIP_2``, one-row tiles), an algorithm name, or an
-        options mapping (``algorithm``, ``tile_width``, ``tile_height``).
-        A compressed image sits behind an empty primary HDU.
-
-    Raises
-    ------
-    FitsError
-        If the file cannot be written; nothing is left at ``fileName`` then
-        (for ``"a"`` the original is unchanged).
-    """
-    target = os.fspath(fileName)
-    if mode not in ("w", "a"):
-        raise ValueError(f"{target}: mode must be 'w' or 'a', not {mode!r}")
-    options = _plane_compression(compression, "image", target)
-    cards = _plane_cards(image, metadata, None, target)
-    if mode == "a":
-        hdu = _image_hdu(image.array, cards, options, primary=False, where=target)
-        _write_atomically(target, lambda tmp: _append_hdu(target, tmp, hdu))
-        return
-    if options is None or image.array.size == 0:
-        hdus = [_image_hdu(image.array, cards, None, primary=True, where=target)]
-    else:
-        hdus = [fits.PrimaryHDU(), _image_hdu(image.array, cards, options, primary=False, where=target)]
-    _write_atomically(target, lambda tmp: _write_hdus(tmp, hdus))
-
-
-def write_masked_image(
-    maskedImage: MaskedImageF,
-    fileName: str | os.PathLike[str],
-    *,
-    metadata: PropertyList | None = None,
-    imageMetadata: PropertyList | None = None,
-    maskMetadata: PropertyList | None = None,
-    varianceMetadata: PropertyList | None = None,
-    compression: CompressionSpec = None,
-) -> None:
-    """Write a masked image as afw's ``MaskedImage::writeFits`` does.
-
-    The primary HDU is empty and holds ``metadata`` (never ``EXTNAME``);
-    HDUs 1-3 hold the planes with ``INHERIT``, ``EXTTYPE``, ``EXTNAME``,
-    the mask's ``MP_*`` cards and the "A" WCS.
-
-    Parameters
-    ----------
-    maskedImage : `MaskedImageF`
-        The planes to write.
-    fileName : `str` or path-like
-        The destination (replaced atomically).
-    metadata, imageMetadata, maskMetadata, varianceMetadata : `PropertyList`, optional
-        Cards for the primary and for each plane.
-    compression : `str` or mapping, optional
-        As for `write_image`; a mapping keyed by ``image``/``mask``/``variance``
-        sets the planes separately.
-    """
-    target = os.fspath(fileName)
-    primary = _metadata_cards(metadata, _is_plane_key, target)
-    hdus = _masked_image_hdus(
-        maskedImage, primary, (imageMetadata, maskMetadata, varianceMetadata), compression, target
-    )
-    _write_atomically(target, lambda tmp: _write_hdus(tmp, hdus))
-
-
-def _archive_id_keys(metadata: PropertyList) -> set[str]:
-    """The primary's component-id cards, which only mean something next to their archive."""
-    keys = set(_LEGACY_ARCHIVE_ID_KEYS)
-    for name in metadata.names():
-        if name.startswith(_ARCHIVE_ID_PREFIX):
-            keys.add(name)
-            keys.add(name[len(_ARCHIVE_ID_PREFIX) :] + "_ID")
-    return keys
-
-
-def write_exposure(
-    exposure: ExposureF, fileName: str | os.PathLike[str], *, compression: CompressionSpec = None
-) -> None:
-    """Write an exposure as afw's ``Exposure::writeFits`` does.
-
-    The primary HDU holds the metadata (minus the sky WCS, which goes on the
-    planes as afw writes it), ``EXPINFO_V`` and, with a detector,
-    ``DETNAME``/``DETSER``.  Each plane gets the sky WCS cards, ``LTV1/2``
-    (= -xy0), ``INHERIT``/``EXTTYPE``/``EXTNAME`` and the "A" WCS.
-
-    An `ExposureArchive` carried by ``exposure.archive`` is appended after
-    the variance with ``AR_HDU = 5`` when it belongs to these pixels (same
-    bbox); otherwise no archive is written and the component-id cards are
-    left out, so afw never looks for components that are not there.
-
-    Parameters
-    ----------
-    exposure : `ExposureF`
-        The exposure to write (not modified).
-    fileName : `str` or path-like
-        The destination (replaced atomically).
-    compression : `str` or mapping, optional
-        As for `write_masked_image`.
-    """
-    target = os.fspath(fileName)
-    archive = exposure.archive
-    carried = isinstance(archive, ExposureArchive) and archive.bbox == exposure.getBBox()
-    if archive is not None and not carried:
-        _log.info("%s: the exposure's archive does not match its pixels (bbox changed); not written", target)
-    metadata = exposure.getMetadata()
-    dropped = _PLANE_KEYS | _XY0_KEYS | _LTV_KEYS | {_EXPINFO_KEY, "AR_HDU"}
-    if not carried:
-        dropped |= _archive_id_keys(metadata)
-    primary = PropertyList()
-    wcs = PropertyList()
-    for name in metadata.names():
-        if name in dropped:
-            continue
-        destination = wcs if _SKY_WCS_KEY.fullmatch(name) else primary
-        destination.set(name, metadata.getArray(name), metadata.getComment(name) or None)
-    primary.set(_EXPINFO_KEY, archive.version if carried else _EXPINFO_VERSION)
-    if carried:
-        primary.set("AR_HDU", _ARCHIVE_AR_HDU, _AR_HDU_COMMENT)
-    detector = exposure.getDetector()
-    if detector is not None:
-        primary.set("DETNAME", str(detector.getName()))
-        primary.set("DETSER", str(detector.getSerial()))
-    # LTV is "for the sake of ds9" (afw ExposureInfo::_startWriteFits).
-    wcs.set("LTV1", float(-exposure.getX0()))
-    wcs.set("LTV2", float(-exposure.getY0()))
-    hdus = _masked_image_hdus(
-        exposure.getMaskedImage(),
-        cards_from_metadata(primary, target),
-        (wcs, wcs, wcs),
-        compression,
-        target,
-    )
-    trailing = archive.hduBytes if carried else ()
-    _write_atomically(target, lambda tmp: _write_hdus(tmp, hdus, trailing))
-
-
-def _write_atomically(target: str, fill: Callable[[str], None]) -> None:
-    """Let ``fill`` write a temporary file beside ``target``, then rename it into place."""
-    directory = os.path.dirname(os.path.abspath(target))
-    if not os.path.isdir(directory):
-        raise FitsError(f"{target}: cannot write: directory {directory} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=directory)
-    os.close(handle)
-    try:
-        fill(temporary)
-        os.chmod(temporary, _FILE_MODE)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
-def _write_hdus(path: str, hdus: Sequence[_Hdu], trailing: Sequence[bytes] = ()) -> None:
-    if any(isinstance(hdu, _TiledPlane) for hdu in hdus):
-        with open(path, "wb") as stream:
-            for position, hdu in enumerate(hdus):
-                stream.write(_hdu_bytes(hdu, primary=position == 0))
-    else:
-        fits.HDUList(list(hdus)).writeto(path, overwrite=True)
-    if trailing:
-        with open(path, "ab") as stream:
-            for chunk in trailing:
-                stream.write(chunk)
-
-
-# The empty primary astropy puts in front of an extension written on its own.
-_DEFAULT_PRIMARY_LENGTH = len(fits.PrimaryHDU().header.tostring())
-
-
-def _hdu_bytes(hdu: _Hdu, *, primary: bool) -> bytes:
-    """One HDU as it goes into the file (header and data blocks)."""
-    if isinstance(hdu, _TiledPlane):
-        return hdu.tobytes()
-    buffer = io.BytesIO()
-    if primary:
-        hdu.writeto(buffer)
-        return buffer.getvalue()
-    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(buffer)
-    return buffer.getvalue()[_DEFAULT_PRIMARY_LENGTH:]
-
-
-def _append_hdu(target: str, path: str, hdu: _Hdu) -> None:
-    if not os.path.isfile(target):
-        raise FitsError(f"{target}: cannot append: no such file")
-    with open(target, "rb") as stream:
-        if stream.read(4).startswith(_STREAM_COMPRESSION_MAGIC):
-            raise FitsError(f"{target}: cannot append to a gzip/bzip2/zip-compressed file")
-    shutil.copyfile(target, path)
-    with _open_fits(target):
-        pass  # a damaged file is reported, not appended to
-    if isinstance(hdu, _TiledPlane):
-        with open(path, "ab") as stream:
-            stream.write(hdu.tobytes())
-        return
-    with fits.open(path, mode="append") as hdulist:
-        hdulist.append(hdu)
