@@ -52,7 +52,7 @@ from lsst.sky.correction.sky_measurement import SkyMeasurementTask
 from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, makeTinyCamera, putQuantumInputs
 
 BIN = Path(sys.executable).parent
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTRUMENT = "TinyCam"
 FILTER = "tiny_r"
 SKY_SCALES = {1: 40.0, 2: 55.0}  # the sky-frame amplitude of each visit, recovered by the task

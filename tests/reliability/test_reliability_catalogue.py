@@ -11,7 +11,7 @@ import ast
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "docs" / "reliability.md"
 _ROW = re.compile(r"^\| ([A-Z]\d+) \|.*\| `(test_[a-z_]+\.py)::(test_\w+)` \|$")
 _IDS = re.compile(r"\b([A-Z])(\d+)(?:-\1?(\d+))?\b")
@@ -39,7 +39,7 @@ def claimedIds(docstring: str) -> set[str]:
 
 def docstringsOfTests() -> dict[tuple[str, str], str]:
     docstrings = {}
-    for path in sorted((ROOT / "tests").glob("test_reliability_*.py")):
+    for path in sorted((ROOT / "tests").rglob("test_reliability_*.py")):
         for node in ast.parse(path.read_text()).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
                 docstrings[(path.name, node.name)] = ast.get_docstring(node) or ""

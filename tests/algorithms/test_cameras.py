@@ -24,7 +24,7 @@ from lsst.sky.correction.cameras import (
 )
 from lsst.sky.correction.testing import makeDummyCamera
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 CSV_FILES = {
     "LSSTCam": "lsstcam.csv",
     "LSSTComCam": "lsstcomcam.csv",

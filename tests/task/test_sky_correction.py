@@ -28,7 +28,7 @@ from lsst.sky.correction.testing import makeConstantBackground, makeDummyCamera,
 DUMMY_PIXEL_SIZE = 0.015  # the reference test configures superpixels in HSC pixel units
 #: The per-camera task overrides shipped as package data.
 CONFIG_OVERRIDES = (
-    Path(__file__).resolve().parents[1] / "python" / "lsst" / "sky" / "correction" / "data" / "config"
+    Path(__file__).resolve().parents[2] / "python" / "lsst" / "sky" / "correction" / "data" / "config"
 )
 
 

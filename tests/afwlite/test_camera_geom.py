@@ -35,7 +35,7 @@ from lsst.sky.correction.afwlite.fits._archive import (
 from lsst.sky.correction.afwlite.fits._errors import FitsError
 from lsst.sky.correction.afwlite.geom import Box2D, Box2I, Extent2D, Extent2I, Point2D, Point2I
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 FIXTURES = DATA / "afw-fixtures"
 EXPOSURE_V2 = FIXTURES / "exposure-version-2.fits"
 EXPOSURE_NOVERSION = FIXTURES / "exposure-noversion.fits"

@@ -60,7 +60,7 @@ from lsst.sky.correction.simulation import (
 )
 from lsst.sky.correction.sky_measurement import SkyMeasurementConfig, SkyMeasurementTask
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 PIXEL_MM = 0.015
 PLATE_SCALE = 11.2  # arcsec per mm: 0.168 arcsec pixels, as HSC
 READ_NOISE = 3.0  # NoiseConfig's default

@@ -18,7 +18,7 @@ from lsst.daf.butler.cli.butler import cli as butlerCli
 
 matplotlib.use("Agg")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "notebook.md"
 DETECTORS = "49,50,57"  # three neighbouring HSC detectors near the focal-plane centre
 
