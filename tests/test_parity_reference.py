@@ -12,17 +12,16 @@ Why the tolerances are what they are (measurements in ``docs/parity.md``):
 
 * Both implementations compute in float32 with float64 reductions, in
   different orders, so equal algorithms agree to a few float32 ulps of the
-  values involved, never bit for bit (except where no arithmetic happens).
-* With ``doMaskObjects=True`` one marginal footprint on detector 95 (a peak
-  within float32 rounding of the 2.5 sigma threshold in the third detection
-  pass) is found by the real task and not by ours.  Its 313 masked pixels
-  move the sky-frame scale by 7.6e-6 relative and every model that pixel
-  statistics feed (bgModel1, the sky frame, bgModel2) by up to ~7e-4 ADU; the
-  masking tolerances bound that measured effect, and the sky-frame element is
-  also checked against the real one times our scale ratio, which removes the
-  effect and is float32-tight.
+  values involved, never bit for bit (except where no arithmetic happens):
+  every value tolerance is a number of ulps at the level of the values.
+* The one known divergence is opt-in: with ``maskObjects.smoothEachPass=False``
+  (smooth once, subtract later passes' background change) the smoothed image
+  moves by ~1e-4, and on LSSTCam detector 95 a pass-3 peak 6e-6 below our
+  threshold and 4e-5 above the reference's is lost, with its 313-pixel
+  footprint; the run ``SHORTCUT`` checks that mode with a bound measured for
+  it (the scale moves 7.6e-6 relative, values up to 20 ulps).
 
-The LSSTCam cases share one generated input set and the DummyCam cases
+The LSSTCam runs share one generated input set and the DummyCam runs
 another (module-scoped fixtures); all tests here run on one xdist worker
 (``xdist_group``, with ``--dist loadgroup`` in ``pyproject.toml``) so each
 set is generated once.
@@ -63,34 +62,38 @@ from lsst.sky.correction import SkyCorrectionConfig
 pytestmark = pytest.mark.xdist_group("reference_parity")
 
 CASES = LSSTCAM_CASES + DUMMYCAM_CASES
-MASKED = {"lsstcam_r22_default", "lsstcam_r22_undo"}
+# The package default (maskObjects.smoothEachPass=True) is the reference's algorithm; this run
+# takes the cheaper smooth-once shortcut, the one known divergence (docs/parity.md).
+SHORTCUT = "lsstcam_r22_default:smoothEachPass=False"
+SHORTCUT_OVERRIDES = {"maskObjects.smoothEachPass": False}
 
 
-# Tolerances ------------------------------------------------------------------------------------------
-# The sky-frame scale is a ratio of float64 sums of float32 products over ~10^7 pixels: the two
-# implementations sum in different orders, which leaves ~1e-8 relative (measured: <= 1.1e-8).
+def ulp(level: float) -> float:
+    """The float32 spacing at ``level``: the unit every value tolerance below is counted in."""
+    return float(np.spacing(np.float32(abs(level))))
+
+
+# Tolerances (measurements per case in docs/parity.md) -----------------------------------------------
+# The sky-frame scale is a ratio of float64 sums of float32 products over ~10^7 pixels, summed in
+# different orders by the two implementations: measured <= 6.2e-8 relative.
 SCALE_RTOL = 1e-6
-# With object masking the 313-pixel footprint on detector 95 moves the scale (measured 7.58e-6).
-SCALE_RTOL_MASKED = 1e-5
-# Stats images of bgModel1 / bgModel2 (float32 means of float32 pixels, ~1000 ADU for bgModel1):
-# a few ulps of the values (ulp(1000) = 6.1e-5); measured <= 2.4e-4 with and <= 1.8e-7 without masking
-# on DummyCam.  Without masking on LSSTCam the same reductions give <= STATS_ATOL too.
-STATS_ATOL = 3.1e-4
-# With masking the missing footprint changes the statistics of its superpixel (bgModel1) and,
-# through the scale, the sky-frame-subtracted pixels bgModel2 averages (measured <= 6e-4).
-STATS_ATOL_MASKED = 1e-3
-# Sky-frame element = sky frame x scale (float32): one float32 rounding of |values| <= ~20.
-SKY_ATOL = 1e-5
-# Full-resolution skyCorr images: a sum of 2-4 interpolated float32 elements around 1000 ADU.
-IMAGE_ATOL = 3e-4
-IMAGE_ATOL_MASKED = 1e-3
-# Mosaics: binned (x8) means of the corrected/restored images, values up to ~1000 (calBkgMosaic).
-MOSAIC_ATOL = 3e-4
-MOSAIC_ATOL_MASKED = 2e-3
-
-
-def _masked(case: str) -> bool:
-    return case in MASKED
+# Stats images of bgModel1 / bgModel2: float32 means of float32 pixels of ~1000-3000 ADU, reduced in
+# a different order: measured <= 2 ulps of the largest |value| of the real element.
+STATS_ULPS = 4
+# Sky-frame element = sky frame x scale, rounded to float32 once: exact up to the scale ratio.
+SKY_ULPS = 2
+# Full-resolution skyCorr images: a float32 sum of 2-4 interpolated elements of up to ~3000 ADU
+# (the inverted calexpBackground and bgModel1 nearly cancel): measured <= 5.6 ulps of the largest
+# element value.
+IMAGE_ULPS = 8
+# Mosaics: x8 binned means of restored/corrected float32 images whose pixels are ~1000-3000 ADU
+# before the background is taken off: measured <= 5.3 ulps of the sky level (max |calBkgMosaic|).
+MOSAIC_ULPS = 8
+# The smooth-once shortcut loses one 313-pixel footprint on detector 95 (pass 3 of object
+# masking); measured: scale 7.6e-6 relative, stats 4.0 ulps (bgModel1, 2.4e-4 ADU), images 11.1
+# ulps (6.8e-4 ADU), mosaics 20 ulps (1.2e-3 ADU) of the ~1000 ADU sky.
+SHORTCUT_SCALE_RTOL = 1e-5
+SHORTCUT_ULPS = 32
 
 
 # Fixtures -------------------------------------------------------------------------------------------
@@ -112,6 +115,9 @@ def dummycam_visit() -> Visit:
     return _visitFor(DUMMYCAM_CASES)
 
 
+ParityRun = Callable[[str], tuple[dict[str, Any], CaseRun]]
+
+
 @pytest.fixture(scope="module")
 def parity_run(
     lsstcam_visit: Visit, dummycam_visit: Visit
@@ -121,9 +127,10 @@ def parity_run(
 
     def get(case: str) -> tuple[dict[str, Any], CaseRun]:
         if case not in done:
-            info = load_case_info(case)
-            visit = lsstcam_visit if case in LSSTCAM_CASES else dummycam_visit
-            done[case] = (info, run_case(info, visit))
+            name, _, variant = case.partition(":")
+            info = load_case_info(name)
+            visit = lsstcam_visit if name in LSSTCAM_CASES else dummycam_visit
+            done[case] = (info, run_case(info, visit, **(SHORTCUT_OVERRIDES if variant else {})))
         return done[case]
 
     return get
@@ -158,10 +165,17 @@ def test_lsstcam_overrides_are_the_package_config() -> None:
 
 
 # Outputs --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("case", CASES)
-def test_sky_frame_scale(case: str, parity_run: Callable[[str], tuple[dict[str, Any], CaseRun]]) -> None:
+RUNS = [*CASES, SHORTCUT]
+
+
+def _shortcut(case: str) -> bool:
+    return case == SHORTCUT
+
+
+@pytest.mark.parametrize("case", RUNS)
+def test_sky_frame_scale(case: str, parity_run: ParityRun) -> None:
     info, run = parity_run(case)
-    rtol = SCALE_RTOL_MASKED if _masked(case) else SCALE_RTOL
+    rtol = SHORTCUT_SCALE_RTOL if _shortcut(case) else SCALE_RTOL
     assert run.result.skyFrameScale == pytest.approx(info["skyFrameScale"], rel=rtol)
 
 
@@ -176,16 +190,19 @@ def _elementKinds(info: dict[str, Any]) -> list[str]:
     return kinds
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_skyCorr_elements(case: str, parity_run: Callable[[str], tuple[dict[str, Any], CaseRun]]) -> None:
+def _absMax(array: np.ndarray) -> float:
+    return float(np.nanmax(np.abs(array)))
+
+
+@pytest.mark.parametrize("case", RUNS)
+def test_skyCorr_elements(case: str, parity_run: ParityRun) -> None:
     """Same elements, same order, same styles; stats images equal to float32 precision."""
     info, run = parity_run(case)
     kinds = _elementKinds(info)
     scaleRatio = run.result.skyFrameScale / info["skyFrameScale"]
-    statsAtol = STATS_ATOL_MASKED if _masked(case) else STATS_ATOL
     assert len(run.result.skyCorr) == len(info["detector_ids"])
     for detectorId, ours in zip(info["detector_ids"], run.result.skyCorr, strict=True):
-        real = read_reference_skyCorr(case, detectorId)
+        real = read_reference_skyCorr(info["case"], detectorId)
         assert len(ours) == len(real) == info["skyCorr_lengths"][str(detectorId)] == len(kinds)
         for kind, oursElement, realElement in zip(kinds, ours, real, strict=True):
             where = f"{case} detector {detectorId} {kind}"
@@ -203,41 +220,48 @@ def test_skyCorr_elements(case: str, parity_run: Callable[[str], tuple[dict[str,
                     oursStats.variance.array, realStats.variance.array, err_msg=where
                 )
             elif kind == "skyFrame":
-                # The sky frame times the scale: exact up to the scale and one float32 rounding.
+                # The sky frame times the scale: the real element times our scale ratio, up to
+                # one float32 rounding of each (this also holds for the shortcut run).
                 rescaled = realImage.astype(np.float64) * scaleRatio
-                assert max_abs_diff(oursImage, rescaled) <= SKY_ATOL, where
+                assert max_abs_diff(oursImage, rescaled) <= SKY_ULPS * ulp(_absMax(realImage)), where
                 np.testing.assert_allclose(
                     oursStats.variance.array,
                     realStats.variance.array * scaleRatio**2,
-                    rtol=1e-6,
+                    rtol=SKY_ULPS * ulp(1.0),
                     err_msg=where,
                 )
             else:
-                assert max_abs_diff(oursImage, realImage) <= statsAtol, where
+                ulps = SHORTCUT_ULPS if _shortcut(case) else STATS_ULPS
+                assert max_abs_diff(oursImage, realImage) <= ulps * ulp(_absMax(realImage)), where
+                # Variance planes: pixel counts per superpixel, written as afw writes them.
                 np.testing.assert_allclose(
-                    oursStats.variance.array, realStats.variance.array, rtol=1e-6, atol=0, err_msg=where
+                    oursStats.variance.array, realStats.variance.array, rtol=ulps * ulp(1.0), err_msg=where
                 )
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_skyCorr_images(case: str, parity_run: Callable[[str], tuple[dict[str, Any], CaseRun]]) -> None:
+@pytest.mark.parametrize("case", RUNS)
+def test_skyCorr_images(case: str, parity_run: ParityRun) -> None:
     """Every skyCorr evaluated at full resolution, as BackgroundList.getImage does in both."""
     info, run = parity_run(case)
-    atol = IMAGE_ATOL_MASKED if _masked(case) else IMAGE_ATOL
+    ulps = SHORTCUT_ULPS if _shortcut(case) else IMAGE_ULPS
     for detectorId, ours in zip(info["detector_ids"], run.result.skyCorr, strict=True):
-        oursImage = ours.getImage().array
-        realImage = read_reference_skyCorr(case, detectorId).getImage().array
+        real = read_reference_skyCorr(info["case"], detectorId)
+        level = max(_absMax(element[0].getStatsImage().image.array) for element in real)
+        oursImage, realImage = ours.getImage().array, real.getImage().array
         assert oursImage.shape == realImage.shape
         assert np.array_equal(np.isnan(oursImage), np.isnan(realImage)), detectorId
-        assert max_abs_diff(oursImage, realImage) <= atol, (case, detectorId)
+        assert max_abs_diff(oursImage, realImage) <= ulps * ulp(level), (case, detectorId)
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_mosaics(case: str, parity_run: Callable[[str], tuple[dict[str, Any], CaseRun]]) -> None:
+@pytest.mark.parametrize("case", RUNS)
+def test_mosaics(case: str, parity_run: ParityRun) -> None:
     """Both mosaics: identical NaN footprint and size, values within float32 precision."""
     info, run = parity_run(case)
-    stored = read_reference_mosaics(case)
-    atol = MOSAIC_ATOL_MASKED if _masked(case) else MOSAIC_ATOL
+    stored = read_reference_mosaics(info["case"])
+    # The sky level the corrected pixels were computed at (restored = corrected + background).
+    level = max(abs(stored["calBkgMosaic_stats"][4]), abs(stored["calBkgMosaic_stats"][5]))
+    level = max(level, abs(stored["calExpMosaic_stats"][4]), abs(stored["calExpMosaic_stats"][5]))
+    atol = (SHORTCUT_ULPS if _shortcut(case) else MOSAIC_ULPS) * ulp(level)
     for name in MOSAICS:
         ours = getattr(run.result, name).array
         found = compare_mosaic(ours, stored, name)
@@ -246,6 +270,5 @@ def test_mosaics(case: str, parity_run: Callable[[str], tuple[dict[str, Any], Ca
         assert found["count_equal"] and found["blockmean_nan_equal"] and found["cutouts_nan_equal"], found
         for key in ("blockmean", "cutouts", "transects", "mean"):
             assert found[key] <= atol, (name, key, found)
-        assert found["std_rel"] <= 1e-5, (name, found)
-        # The reference's own summary (case.json, float32 nanmean) agrees as well.
-        assert float(np.nanmean(ours)) == pytest.approx(info[name]["nanmean"], abs=atol, rel=1e-6)
+        # The reference's own float32 nanmean (case.json) agrees as well.
+        assert float(np.nanmean(ours)) == pytest.approx(info[name]["nanmean"], abs=atol)
