@@ -181,7 +181,13 @@ def run_case(info: dict[str, Any], visit: Visit, **extra: Any) -> CaseRun:
     task = SkyCorrectionTask(config=config_for(info, **extra))
     args: list[Any] = [visit.calExps, visit.calBkgs, visit.skyFrames, visit.camera]
     if task.config.doApplyFlatBackgroundRatio:
-        args.append([InMemoryDatasetHandle(ratio, copy=True) for ratio in visit.ratios])
+        detectorIds = [calExp.getDetector().getId() for calExp in visit.calExps]
+        args.append(
+            [
+                InMemoryDatasetHandle(ratio, detector=detectorId, visit=0)
+                for detectorId, ratio in zip(detectorIds, visit.ratios, strict=True)
+            ]
+        )
     wall, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
     result = task.run(*args)
     after = resource.getrusage(resource.RUSAGE_SELF)
