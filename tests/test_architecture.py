@@ -205,3 +205,14 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     finally:
         GRAPH.clear()
         GRAPH.update(saved)
+
+
+def test_readme_layout_names_every_top_level_module() -> None:
+    """README.md's layout table names each top-level module (``name.py``) and subpackage (``name/``)."""
+    text = (ROOT / "README.md").read_text()
+    layout = text[text.index("## Layout") :]
+    package = SOURCE / "lsst" / "sky" / "correction"
+    entries = {path.name + "/" for path in package.iterdir() if path.is_dir() and path.name != "__pycache__"}
+    entries |= {path.name for path in package.glob("*.py") if path.name != "__init__.py"}
+    missing = sorted(entry for entry in entries if f"`{entry}`" not in layout)
+    assert missing == []
