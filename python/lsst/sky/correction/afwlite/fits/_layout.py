@@ -11,9 +11,11 @@ __all__ = ["DEFAULT_HDU"]
 import re
 import zipfile
 import zlib
+from typing import cast
 
 import numpy as np
 from astropy.io import fits
+from isal import isal_zlib
 
 from ._cards import xy0_cards
 
@@ -61,7 +63,7 @@ _BLOCK_LENGTH = 2880  # a FITS file is a sequence of 2880-byte blocks
 _COMPRESSION_ALGORITHMS = ("GZIP_1", "GZIP_2", "RICE_1")
 # What astropy raises on a damaged file besides OSError: header parsing (KeyError for a
 # missing structural card, ValueError, IndexError, TypeError, VerifyError for an unparsable
-# card), short reads (EOFError), tile decompression (zlib.error) and a file that starts
+# card), short reads (EOFError), tile decompression (zlib.error, isal_zlib.error) and a file that starts
 # like a zip archive (BadZipFile).  Each becomes a FitsError naming the file.
 _DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
@@ -72,5 +74,6 @@ _DAMAGED_FILE_ERRORS: tuple[type[Exception], ...] = (
     TypeError,
     fits.VerifyError,
     zlib.error,
+    cast(type[Exception], isal_zlib.error),  # the stubs type it as an instance
     zipfile.BadZipFile,
 )
