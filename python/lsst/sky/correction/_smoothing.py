@@ -11,7 +11,7 @@ from __future__ import annotations
 __all__ = ["calculateKernelSize", "gaussianKernel", "smoothImage", "smoothVariance"]
 
 import numpy as np
-from scipy import ndimage
+from numba import njit
 
 
 def calculateKernelSize(sigma: float, nSigmaForKernel: float) -> int:
@@ -56,17 +56,63 @@ def _correlateValid(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
     The result has shape ``(H - 2h, W - 2h)`` with ``h = len(kernel) // 2``:
     output pixel ``(i, j)`` is centred on input pixel ``(i + h, j + h)``.
-    Each pass runs in double precision per line and is stored as float32,
-    like afw's float32 buffer between its x and y passes.
     """
     half = len(kernel) // 2
     height, width = array.shape
     if height <= 2 * half or width <= 2 * half:
         raise ValueError(f"a {width}x{height} image is too small for a {len(kernel)}-pixel smoothing kernel")
-    alongX = ndimage.correlate1d(array, kernel, axis=1, output=np.float32, mode="nearest")
-    alongX = alongX[:, half : width - half]
-    alongY = ndimage.correlate1d(alongX, kernel, axis=0, output=np.float32, mode="nearest")
-    return alongY[half : height - half]
+    if array.dtype != np.float32:
+        raise TypeError(f"smoothing works on float32 planes, got {array.dtype}")
+    taps = np.ascontiguousarray(kernel, dtype=np.float64)
+    if not np.array_equal(taps, taps[::-1]):
+        raise ValueError("the smoothing kernel must be symmetric")
+    return _correlateSymmetricValid(np.ascontiguousarray(array), taps)
+
+
+@njit(nogil=True, cache=True, fastmath=False)
+def _correlateSymmetricValid(
+    array: np.ndarray, taps: np.ndarray
+) -> np.ndarray:  # pragma: no cover - compiled
+    """The compiled x-then-y pass of `_correlateValid` (``taps`` symmetric, odd length).
+
+    Each output pixel is formed in double as the centre tap times the centre
+    pixel plus, from the outermost pair inwards, the sum of each mirrored
+    pair of pixels times their tap, then rounded to float32: afw's float32
+    buffer between the passes and scipy's ``correlate1d`` order for a
+    symmetric kernel, so results are bit-for-bit the same as that formulation.
+    The y pass runs along whole rows, so it reads memory in order.
+    """
+    half = taps.size // 2
+    height, width = array.shape
+    outHeight = height - 2 * half
+    outWidth = width - 2 * half
+    centreTap = taps[half]
+    alongX = np.empty((height, outWidth), dtype=np.float32)
+    total = np.empty(outWidth, dtype=np.float64)
+    for y in range(height):
+        row = array[y]
+        for x in range(outWidth):
+            total[x] = np.float64(row[x + half]) * centreTap
+        for k in range(half):
+            tap = taps[k]
+            for x in range(outWidth):
+                total[x] += (np.float64(row[x + k]) + np.float64(row[x + 2 * half - k])) * tap
+        for x in range(outWidth):
+            alongX[y, x] = np.float32(total[x])
+    out = np.empty((outHeight, outWidth), dtype=np.float32)
+    for y in range(outHeight):
+        centreRow = alongX[y + half]
+        for x in range(outWidth):
+            total[x] = np.float64(centreRow[x]) * centreTap
+        for k in range(half):
+            upper = alongX[y + k]
+            lower = alongX[y + 2 * half - k]
+            tap = taps[k]
+            for x in range(outWidth):
+                total[x] += (np.float64(upper[x]) + np.float64(lower[x])) * tap
+        for x in range(outWidth):
+            out[y, x] = np.float32(total[x])
+    return out
 
 
 def smoothImage(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:

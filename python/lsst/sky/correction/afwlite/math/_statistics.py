@@ -45,7 +45,7 @@ __all__ = [
 
 import enum
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +54,7 @@ import numpy as np
 from .._unsupported import notImplemented
 from ..image import ImageBase, Mask, MaskedImageF
 from ._errors import InvalidParameterError
+from ._kernels_statistics import clippedRunSums
 
 
 class Property(enum.IntFlag):
@@ -398,115 +399,6 @@ def _shiftedSums(
     return count, sum1, sum2
 
 
-class _SortedRangeSums:
-    """Count, sum and sum of squares of ``value - center`` over the clip window of sorted rows.
-
-    Each row of ``ordered`` is sorted with its NaN padding last, so the
-    entries with ``|value - center| <= halfWidth`` (tested in double, as
-    afw's ``processPixels`` does) form one contiguous run: ``value - center``
-    rounded to double never decreases along a row.  The run's ends are found
-    by bisection, and its sums from per-block sums around a reference value
-    (each row's median) plus the partial blocks at its two ends.  One pass
-    over the pixels serves every clipping iteration, where `_shiftedSums`
-    would make one pass per iteration.
-
-    Parameters
-    ----------
-    ordered : `numpy.ndarray`
-        ``(nGroups, nPix)`` rows sorted ascending, NaN after the usable values.
-    reference : `numpy.ndarray`
-        ``(nGroups,)`` float64 values near each row's centre (the median);
-        the block sums are taken around them to keep the squares small.
-    """
-
-    def __init__(self, ordered: np.ndarray, reference: np.ndarray) -> None:
-        nGroups, nPix = ordered.shape
-        self._ordered = ordered
-        self._reference = np.where(np.isfinite(reference), reference, 0.0)
-        # Blocks of about sqrt(nPix) entries, a power of two that divides the chunk width.
-        self._block = 1 << max(0, math.ceil(math.log2(max(nPix, 1)) / 2))
-        block = self._block
-        nBlocks = -(-nPix // block)
-        sum1 = np.zeros((nGroups, nBlocks))
-        sum2 = np.zeros((nGroups, nBlocks))
-        rowStep = max(1, _CHUNK_ELEMENTS // max(nPix, 1))
-        colStep = max(block, (min(nPix, _CHUNK_ELEMENTS) // block) * block)
-        for row in range(0, nGroups, rowStep):
-            rows = slice(row, row + rowStep)
-            for col in range(0, nPix, colStep):
-                delta = ordered[rows, col : col + colStep].astype(np.float64)
-                delta -= self._reference[rows, np.newaxis]
-                np.copyto(delta, 0.0, where=np.isnan(delta))
-                starts = np.arange(0, delta.shape[1], block)
-                blocks = slice(col // block, col // block + starts.size)
-                sum1[rows, blocks] = np.add.reduceat(delta, starts, axis=1)
-                delta *= delta
-                sum2[rows, blocks] = np.add.reduceat(delta, starts, axis=1)
-        zeros = np.zeros((nGroups, 1))
-        self._cumulative1 = np.concatenate([zeros, np.cumsum(sum1, axis=1)], axis=1)
-        self._cumulative2 = np.concatenate([zeros, np.cumsum(sum2, axis=1)], axis=1)
-
-    def _firstFailing(self, center: np.ndarray, passes: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """Per row, the index of the first entry where ``passes(value - center)`` is false."""
-        nGroups, nPix = self._ordered.shape
-        rows = np.arange(nGroups)
-        low = np.zeros(nGroups, dtype=np.int64)
-        high = np.full(nGroups, nPix, dtype=np.int64)
-        while True:
-            active = low < high
-            if not active.any():
-                return low
-            middle = (low + high) // 2
-            value = self._ordered[rows, np.minimum(middle, nPix - 1)].astype(np.float64)
-            with np.errstate(invalid="ignore"):
-                ok = passes(value - center)
-            low = np.where(active & ok, middle + 1, low)
-            high = np.where(active & ~ok, middle, high)
-
-    def _rangeSums(self, start: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Sums of ``value - reference`` and its square over ``[start, stop)`` of each row."""
-        nGroups, nPix = self._ordered.shape
-        block = self._block
-        rows = np.arange(nGroups)
-        firstFull = -(-start // block)  # first block wholly at or after start
-        lastFull = stop // block  # blocks before this end at or before stop
-        hasFull = firstFull < lastFull
-        full1 = np.where(hasFull, self._cumulative1[rows, lastFull] - self._cumulative1[rows, firstFull], 0.0)
-        full2 = np.where(hasFull, self._cumulative2[rows, lastFull] - self._cumulative2[rows, firstFull], 0.0)
-        # Entries outside the whole blocks: [start, headStop) and [tailStart, stop),
-        # each shorter than a block.
-        headStop = np.minimum(stop, firstFull * block)
-        tailStart = np.maximum(lastFull * block, headStop)
-        offsets = np.arange(block)
-        sum1, sum2 = full1, full2
-        for begin, end in ((start, headStop), (tailStart, stop)):
-            index = begin[:, np.newaxis] + offsets
-            inside = index < end[:, np.newaxis]
-            values = self._ordered[rows[:, np.newaxis], np.minimum(index, nPix - 1)].astype(np.float64)
-            values -= self._reference[:, np.newaxis]
-            np.copyto(values, 0.0, where=~inside)
-            sum1 = sum1 + values.sum(axis=1)
-            sum2 = sum2 + np.einsum("ij,ij->i", values, values)
-        return sum1, sum2
-
-    def clipped(self, center: np.ndarray, halfWidth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """`_shiftedSums` of the sorted rows with ``|value - center| <= halfWidth``."""
-        nGroups, nPix = self._ordered.shape
-        if nPix == 0:
-            return np.zeros(nGroups, dtype=np.int64), np.zeros(nGroups), np.zeros(nGroups)
-        start = self._firstFailing(center, lambda delta: delta < -halfWidth)
-        stop = self._firstFailing(center, lambda delta: delta <= halfWidth)
-        stop = np.maximum(stop, start)
-        count = stop - start
-        sum1, sum2 = self._rangeSums(start, stop)
-        shift = center - self._reference
-        n = count.astype(np.float64)
-        with np.errstate(invalid="ignore"):
-            shifted1 = np.where(count > 0, sum1 - n * shift, 0.0)
-            shifted2 = np.where(count > 0, sum2 - 2.0 * shift * sum1 + n * shift * shift, 0.0)
-        return count, shifted1, shifted2
-
-
 def _meanAndVariance(
     count: np.ndarray, sum1: np.ndarray, sum2: np.ndarray, center: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -657,6 +549,7 @@ def computeGroupStatistics(
     median: np.ndarray | None = None
     iqr: np.ndarray | None = None
     ordered: np.ndarray | None = None
+    count: np.ndarray | None = None
     if flags & _ORDER_FLAGS:
         # afw sorts a copy of the usable pixels; with isNanSafe=False afw's
         # result is undefined if NaNs are in it, and here they are left out.
@@ -671,12 +564,11 @@ def computeGroupStatistics(
     meanClip: np.ndarray | None = None
     varClip: np.ndarray | None = None
     if flags & _CLIP_FLAGS:
-        assert median is not None and iqr is not None and ordered is not None
+        assert median is not None and iqr is not None and ordered is not None and count is not None
         numSigma = sctrl.getNumSigmaClip()
         iqrWidth = numSigma * IQ_TO_STDEV * iqr
         meanClip = np.full(nGroups, np.nan)
         varClip = np.full(nGroups, np.nan)
-        rangeSums = _SortedRangeSums(ordered, median)
         for iteration in range(sctrl.getNumIter()):
             if iteration == 0:
                 center, width = median, iqrWidth
@@ -689,7 +581,7 @@ def computeGroupStatistics(
             # those that can pass the clip test (NaN never does; it fills the
             # other entries), so it needs no separate mask.  NaN centres or
             # widths keep nothing, so those groups come out NaN.
-            nClip, sum1, sum2 = rangeSums.clipped(center, width)
+            nClip, sum1, sum2 = clippedRunSums(ordered, count, center, width)
             meanClip, varClip = _meanAndVariance(nClip, sum1, sum2, center)
 
     def store(prop: Property, value: np.ndarray, error: np.ndarray | float) -> None:
