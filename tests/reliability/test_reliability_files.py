@@ -278,10 +278,15 @@ def test_input_lists_are_checked() -> None:
             "Field 'cacheDirectory' failed validation: "
             "cacheDirectory must be a directory path or None, got an empty string",
         ),
+        (
+            "numThreads",
+            -1,
+            "Field 'numThreads' failed validation: numThreads must be >= 0 (0: one per usable core), got -1",
+        ),
     ],
 )
 def test_invalid_configs_are_caught_by_validate(field: str, value: Any, message: str) -> None:
-    """C1-C13: validate() names the field by its full path."""
+    """C1-C13, C15: validate() names the field by its full path."""
     config = tinyConfig(doMaskObjects=True)
     section = config
     *path, name = field.split(".")
