@@ -1,7 +1,8 @@
 """A small TinyCam visit with known truth, shared by the reliability tests.
 
 The restored image of each detector is ``PEDESTAL + SKY_SCALE * skyFrame +
-noise``, and its calexpBackground is the constant ``PEDESTAL``, so a correct
+noise``, the sky frame interpolated independently of the package
+(`sky_frame_oracle.naturalSplineImage`), and its calexpBackground is the constant ``PEDESTAL``, so a correct
 run recovers ``SKY_SCALE`` as the sky-frame scale.  TinyCam's detectors are
 256 x 200 pixels, so a whole visit runs in a fraction of a second.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sky_frame_oracle import naturalSplineImage
 
 from lsst.pipe.base import InMemoryDatasetHandle
 from lsst.sky.correction import SkyCorrectionConfig, SkyCorrectionTask
@@ -25,7 +27,6 @@ from lsst.sky.correction.afwlite.image import ExposureF, ImageF
 from lsst.sky.correction.afwlite.math import (
     BackgroundList,
 )
-from lsst.sky.correction.sky_measurement import SkyMeasurementTask
 from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, makeTinyCamera
 
 PEDESTAL = 1000.0
@@ -90,20 +91,21 @@ def tinyVisit(seed: int = 1, skyScale: float = SKY_SCALE) -> TinyVisit:
     """Simulate a TinyCam visit (restored image = pedestal + skyScale x sky frame + noise)."""
     camera = makeTinyCamera()
     rng = np.random.default_rng(seed)
-    measure = SkyMeasurementTask()
     visit = TinyVisit(camera, [], [], [])
     for detector in camera:
         bbox = detector.getBBox()
         sky = skyFrame(bbox)
-        skyImage = measure.exposureToBackground(sky).getImage()
-        assert skyImage is not None
-        # Centre the frame over the detector so the pedestal stays in the calexpBackground.
-        sky.image.array[:] -= np.float32(np.mean(skyImage.array))
-        skyImage.array[:] -= np.float32(np.mean(skyImage.array))
+        # The truth is built without the task: afw's NATURAL_SPLINE interpolation of the samples
+        # (tests/sky_frame_oracle.py).  An interpolated constant is that constant, so shifting the
+        # samples by the image's mean centres the frame over the detector and keeps the pedestal
+        # in the calexpBackground.
+        width, height = bbox.getWidth(), bbox.getHeight()
+        sky.image.array[:] -= np.float32(np.mean(naturalSplineImage(sky.image.array, width, height)))
+        skyImage = naturalSplineImage(sky.image.array, width, height)
         calExp = ExposureF(bbox)
-        calExp.image.array[:] = (
-            skyScale * skyImage.array + rng.normal(0.0, NOISE, skyImage.array.shape)
-        ).astype(np.float32)
+        calExp.image.array[:] = (skyScale * skyImage + rng.normal(0.0, NOISE, skyImage.shape)).astype(
+            np.float32
+        )
         calExp.variance.array[:] = NOISE**2
         calExp.setDetector(detector)
         visit.calExps.append(calExp)

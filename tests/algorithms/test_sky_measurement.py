@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from gsl_oracle import load_gsl
+from sky_frame_oracle import cellCentres, naturalSplineImage
 
 from lsst.sky.correction.afwlite.geom import Box2I, Extent2I, Point2I
 from lsst.sky.correction.afwlite.image import ExposureF, ImageF, Mask, MaskedImageF
@@ -124,6 +126,62 @@ def test_background_to_exposure_and_back_round_trips() -> None:
     np.testing.assert_array_equal(image.array, expected.array)
 
 
+# The independent sky-frame oracle (tests/sky_frame_oracle.py) the end-to-end tests build inputs with.
+@pytest.mark.parametrize(
+    ("length", "nCells", "first", "last"),
+    # afw's bin centres for these sizes, as measured with afw (research notes on afw's formats).
+    [(2048, 16, [63.5, 191.5, 319.5], 1983.5), (4176, 33, [63.0, 189.5, 316.0], 4112.0),
+     (4072, 32, [63.0, 190.5, 318.0], 4008.0), (4000, 32, [62.0, 187.0, 312.0], 3937.0),
+     (6, 3, [0.5, 2.5, 4.5], 4.5)],
+)  # fmt: skip
+def test_the_oracle_places_cell_centres_as_afw_does(
+    length: int, nCells: int, first: list[float], last: float
+) -> None:
+    centres = cellCentres(length, nCells)
+    assert centres.size == nCells
+    assert list(centres[:3]) == first and centres[-1] == last
+
+
+def test_the_oracle_spline_is_gsl_cspline() -> None:
+    """The oracle is GSL's cspline (afw's NATURAL_SPLINE) with afw's extrapolation, to rounding."""
+    rng = np.random.default_rng(3)
+    gsl = load_gsl()
+    for nodes in (3, 4, 8):
+        x = cellCentres(200, nodes)
+        y = rng.normal(0.0, 5.0, nodes)
+        where = np.arange(200, dtype=float)
+        interp = gsl.interp("cspline", x, y)
+        # afw's InterpolateGsl: GSL inside the nodes; beyond them the end node's value, slope
+        # and curvature (GSL's eval_deriv and eval_deriv2 at that node).
+        expected = []
+        for value in where:
+            if x[0] <= value <= x[-1]:
+                expected.append(interp.eval(value))
+            else:
+                end = x[0] if value < x[0] else x[-1]
+                step = value - end
+                expected.append(
+                    interp.eval(end) + step * interp.eval_deriv(end) + 0.5 * step**2 * interp.eval_deriv2(end)
+                )
+        grid = np.zeros((nodes, 3)) + y[:, np.newaxis]  # three identical columns
+        got = naturalSplineImage(grid, 3, 200)
+        for column in range(3):
+            np.testing.assert_allclose(got[:, column], expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(6, 8), (3, 4), (5, 3)])
+def test_a_natural_spline_sky_frame_is_the_oracle_image(shape: tuple[int, int]) -> None:
+    """exposureToBackground interpolates a NATURAL_SPLINE sky frame as GSL's cspline does."""
+    rng = np.random.default_rng(sum(shape))
+    bbox = Box2I(Point2I(7, -3), Extent2I(256, 200))
+    samples = rng.normal(0.0, 4.0, shape).astype(np.float32)
+    image = SkyMeasurementTask.exposureToBackground(sky_exposure(samples, bbox)).getImage()
+    assert image is not None and image.getBBox() == bbox
+    expected = naturalSplineImage(samples, 256, 200)
+    # float32 output: a few ulps of the largest value.
+    np.testing.assert_allclose(image.array, expected, rtol=0, atol=4e-6 * np.abs(expected).max())
+
+
 @pytest.mark.parametrize("card", [*BOX_CARDS, "ALGORITHM"])
 def test_a_missing_sky_frame_card_is_named(card: str) -> None:
     exposure = sky_exposure(np.zeros((4, 5)), Box2I(Point2I(0, 0), Extent2I(50, 40)))
@@ -236,12 +294,11 @@ def scale_scene(
 ) -> tuple[MaskedImageF, BackgroundList]:
     """An image = scale * sky + noise, with masked outliers, NaNs and saturated pixels."""
     bbox = Box2I(Point2I(0, 0), Extent2I(width, height))
-    grid = rng.normal(0.0, 3.0, (5, 6))
+    grid = rng.normal(0.0, 3.0, (5, 6)).astype(np.float32)
     backgrounds = SkyMeasurementTask.exposureToBackground(sky_exposure(grid, bbox))
-    sky = backgrounds.getImage()
-    assert sky is not None
+    sky = naturalSplineImage(grid, width, height)  # the truth, built without the task
     image = MaskedImageF(width, height)
-    image.image.array[...] = (scale * sky.array + rng.normal(0.0, 1.0, (height, width))).astype(np.float32)
+    image.image.array[...] = (scale * sky + rng.normal(0.0, 1.0, (height, width))).astype(np.float32)
     outliers = rng.random((height, width)) < 0.05
     image.image.array[outliers] += 500.0
     image.mask.array[outliers] |= Mask.getPlaneBitMask("DETECTED")
@@ -465,12 +522,12 @@ def test_reference_unit_test_sky_frame_gives_scale_five() -> None:
         grid[16:32, 16:32] += 1.0
         grid += rng.normal(0.0, 0.1, grid.shape)
         grid -= grid.mean()
+        grid = grid.astype(np.float32)
         backgrounds = SkyMeasurementTask.exposureToBackground(sky_exposure(grid, bbox))
-        sky = backgrounds.getImage()
-        assert sky is not None
+        sky = naturalSplineImage(grid, bbox.getWidth(), bbox.getHeight())  # the truth, built independently
         image = MaskedImageF(bbox.getWidth(), bbox.getHeight())
         noise = rng.normal(0.0, 25.0, (bbox.getHeight(), bbox.getWidth()))
-        image.image.array[...] = (5.0 * sky.array + noise).astype(np.float32)
+        image.image.array[...] = (5.0 * sky + noise).astype(np.float32)
         samples.append(task.measureScale(image, backgrounds))
     assert task.solveScales(samples) == pytest.approx(5.0, abs=0.1)
 

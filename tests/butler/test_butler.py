@@ -23,6 +23,7 @@ import pytest
 import yaml
 from astropy.io import fits
 from click.testing import CliRunner
+from sky_frame_oracle import naturalSplineImage
 
 import lsst.pipe.base.testUtils as pbTest
 from lsst.daf.butler import Butler, CollectionType, DeferredDatasetHandle
@@ -48,7 +49,6 @@ from lsst.sky.correction.butler import (
     writeVisit,
 )
 from lsst.sky.correction.cameras import getCamera
-from lsst.sky.correction.sky_measurement import SkyMeasurementTask
 from lsst.sky.correction.testing import makeConstantBackground, makeSkyFrame, makeTinyCamera, putQuantumInputs
 
 BIN = Path(sys.executable).parent
@@ -92,9 +92,9 @@ def skyFrame(bbox: Box2I) -> ExposureF:
     yy = np.arange(6, dtype=float)[:, np.newaxis]
     sky = makeSkyFrame(bbox, np.linspace(-1.0, 1.0, 8)[np.newaxis, :] + np.exp(-((yy - 2.5) ** 2)))
     # An interpolated constant is that constant: shifting the samples centres the full image.
-    full = SkyMeasurementTask().exposureToBackground(sky).getImage()
-    assert full is not None
-    sky.image.array[:] -= np.float32(np.mean(full.array))
+    # The image is afw's NATURAL_SPLINE interpolation, built without the package.
+    full = naturalSplineImage(sky.image.array, bbox.getWidth(), bbox.getHeight())
+    sky.image.array[:] -= np.float32(np.mean(full))
     return sky
 
 
@@ -110,17 +110,15 @@ def simulateVisit(visit: int) -> SimulatedVisit:
     """Restored image = pedestal + scale x sky frame + noise; calexpBackground = the pedestal."""
     camera = makeTinyCamera()
     rng = np.random.default_rng(visit)
-    measure = SkyMeasurementTask()
     result = SimulatedVisit({}, {}, {}, {"skyFrameScale": SKY_SCALES[visit], "pedestal": PEDESTAL})
     skyMeans = []
     for detector in camera:
         bbox = detector.getBBox()
         sky = skyFrame(bbox)
-        skyImage = measure.exposureToBackground(sky).getImage()
-        assert skyImage is not None
+        skyImage = naturalSplineImage(sky.image.array, bbox.getWidth(), bbox.getHeight())
         calexp = ExposureF(bbox)
         calexp.image.array[:] = (
-            SKY_SCALES[visit] * skyImage.array + rng.normal(0.0, NOISE, skyImage.array.shape)
+            SKY_SCALES[visit] * skyImage + rng.normal(0.0, NOISE, skyImage.shape)
         ).astype(np.float32)
         calexp.variance.array[:] = NOISE**2
         calexp.mask.array[0, :] = calexp.mask.getPlaneBitMask("EDGE")
@@ -128,7 +126,7 @@ def simulateVisit(visit: int) -> SimulatedVisit:
         result.calexps[detector.getId()] = calexp
         result.calexpBackgrounds[detector.getId()] = makeConstantBackground(bbox, PEDESTAL)
         result.skyFrames[detector.getId()] = sky
-        skyMeans.append(float(np.mean(skyImage.array)))
+        skyMeans.append(float(np.mean(skyImage)))
     result.truth["detectors"] = np.array(sorted(result.calexps))  # numpy is converted on the way in
     result.truth["meanBackground"] = PEDESTAL + SKY_SCALES[visit] * float(np.mean(skyMeans))
     return result

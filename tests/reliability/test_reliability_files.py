@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import logging
+import os
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -278,10 +283,15 @@ def test_input_lists_are_checked() -> None:
             "Field 'cacheDirectory' failed validation: "
             "cacheDirectory must be a directory path or None, got an empty string",
         ),
+        (
+            "numThreads",
+            -1,
+            "Field 'numThreads' failed validation: numThreads must be >= 0 (0: one per usable core), got -1",
+        ),
     ],
 )
 def test_invalid_configs_are_caught_by_validate(field: str, value: Any, message: str) -> None:
-    """C1-C13: validate() names the field by its full path."""
+    """C1-C13, C15: validate() names the field by its full path."""
     config = tinyConfig(doMaskObjects=True)
     section = config
     *path, name = field.split(".")
@@ -365,7 +375,7 @@ def test_an_unusable_spill_directory_stops_the_run_cleanly(tmp_path: Path) -> No
         tinyVisit().run(config=config)
     pattern = (
         rf"^cannot spill detector \d to the pixel cache directory {re.escape(str(cacheDirectory))}: "
-        rf"\[Errno 20\] Not a directory: '{re.escape(str(cacheDirectory))}/skyCorr-cache-\w+'\. "
+        rf"\[Errno 20\] Not a directory: '{re.escape(str(cacheDirectory))}/skyCorr-cache-\d+-\d+-\w+'\. "
         f"{re.escape(_SPILL_ADVICE)}$"
     )
     assert re.match(pattern, str(info.value)), str(info.value)
@@ -390,15 +400,84 @@ def test_a_full_spill_disk_stops_the_run_and_removes_the_cache(
     config = tinyConfig(cacheMemoryBudget=0, cacheDirectory=str(tmp_path))
     with pytest.raises(PixelCacheError) as info:
         tinyVisit().run(config=config)
-    # numpy reports the short write of a full disk in its own words.
-    directory = re.escape(str(tmp_path))
-    pattern = (
-        rf"^cannot spill detector \d to the pixel cache directory {directory}/skyCorr-cache-\w+: "
-        rf"\d+ requested and \d+ written\. {re.escape(_SPILL_ADVICE)}$"
+    # numpy's own words for the short write ("<n> requested and 0 written") become a plain statement.
+    needMiB = (256 * 200 * 4 + 0) / 2**20  # TinyCam: a float32 image; its bad planes add a few kiB
+    match = re.match(
+        rf"^no space left on {re.escape(str(tmp_path))}/skyCorr-cache-{os.getpid()}-\d+-\w+ "
+        r"for the pixel cache of detector (\d) \(needs (\d+\.\d) MiB, [\d.]+ MiB free\); "
+        r"raise config\.cacheMemoryBudget to keep more detectors in memory, or point "
+        r"config\.cacheDirectory \(or TMPDIR\) at a disk with room\.$",
+        str(info.value),
     )
-    assert re.match(pattern, str(info.value)), str(info.value)
+    assert match, str(info.value)
+    assert needMiB <= float(match.group(2)) <= needMiB + 0.1
     assert len(written) >= 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spill_disk_without_room_is_refused_before_writing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """X9: less free space than a detector needs: refused before a byte is written, nothing left."""
+    realUsage = shutil.disk_usage
+
+    def almostFull(path: str) -> Any:
+        return realUsage(path)._replace(free=100 * 1024)  # 100 kiB: less than one TinyCam detector
+
+    monkeypatch.setattr(_pixel_cache.shutil, "disk_usage", almostFull)
+    config = tinyConfig(cacheMemoryBudget=0, cacheDirectory=str(tmp_path))
+    with pytest.raises(PixelCacheError) as info:
+        tinyVisit().run(config=config)
+    # TinyCam: 256 x 200 float32 pixels (0.195 MiB) and a few kiB of packed bad planes.
+    assert re.match(
+        rf"^no space left on {re.escape(str(tmp_path))}/skyCorr-cache-{os.getpid()}-\d+-\w+ "
+        r"for the pixel cache of detector \d \(needs 0\.2 MiB, 0\.1 MiB free\); ",
+        str(info.value),
+    ), str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _deadProcess() -> tuple[int, int]:
+    """The pid and start time of a process that has run and exited."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    started = _pixel_cache.processStartTime(child.pid)
+    assert started is not None
+    child.kill()
+    child.wait()
+    assert _pixel_cache.processStartTime(child.pid) != started
+    return child.pid, started
+
+
+def test_spill_directories_of_dead_processes_are_removed_at_start_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """X10: a spill directory whose process is gone (or whose pid was reused) is removed and logged."""
+    deadPid, deadStart = _deadProcess()
+    ownPid = os.getpid()
+    ownStart = _pixel_cache.processStartTime(ownPid)
+    assert ownStart is not None
+    leftovers = {
+        "dead": tmp_path / f"skyCorr-cache-{deadPid}-{deadStart}-a1b2c3",
+        # Our own pid with another start time: a pid reused by a new process.
+        "reused": tmp_path / f"skyCorr-cache-{ownPid}-{ownStart + 1}-d4e5f6",
+    }
+    kept = {
+        "running": tmp_path / f"skyCorr-cache-{ownPid}-{ownStart}-g7h8i9",
+        "not ours": tmp_path / "skyCorr-cache-notapid",
+        "other": tmp_path / "unrelated",
+    }
+    for directory in (*leftovers.values(), *kept.values()):
+        directory.mkdir()
+        (directory / "detector-1.bin").write_bytes(b"\0" * 64)
+    with caplog.at_level(logging.WARNING, logger="lsst.sky.correction"):
+        result = tinyVisit().run(config=tinyConfig(cacheMemoryBudget=0, cacheDirectory=str(tmp_path)))
+    assert result.skyFrameScale == pytest.approx(40.0, abs=0.1)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(path.name for path in kept.values())
+    messages = sorted(record.getMessage() for record in caplog.records)
+    assert messages == sorted(
+        f"Removed the pixel cache directory {path} left behind by process {pid}, which no longer runs."
+        for path, pid in ((leftovers["dead"], deadPid), (leftovers["reused"], ownPid))
+    )
 
 
 def test_a_failure_mid_visit_leaves_no_temporary_files(tmp_path: Path) -> None:

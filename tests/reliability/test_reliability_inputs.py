@@ -27,6 +27,7 @@ from reliability_support import (
     tinyQuantum,
     tinyVisit,
 )
+from sky_frame_oracle import naturalSplineImage
 
 from lsst.pipe.base import AnnotatedPartialOutputsError, InMemoryDatasetHandle, NoWorkFound
 from lsst.sky.correction import SkyCorrectionTask
@@ -35,7 +36,6 @@ from lsst.sky.correction.afwlite.geom import Box2I, Extent2I, Point2I
 from lsst.sky.correction.afwlite.image import ExposureF, ImageF, Mask, MaskedImageF
 from lsst.sky.correction.afwlite.math import BackgroundList
 from lsst.sky.correction.errors import InputDataError, NoUsableBackgroundSuperpixelsError
-from lsst.sky.correction.sky_measurement import SkyMeasurementTask
 
 DEFAULT_PLANES = "BAD, CR, DETECTED, DETECTED_NEGATIVE, EDGE, INTRP, NO_DATA, SAT, STREAK, SUSPECT, VIGNETTED"
 TINY_BBOX = "Box2I(minimum=Point2I(0, 0), dimensions=Extent2I(256, 200))"
@@ -48,9 +48,9 @@ def exactly(message: str) -> str:
 
 def truthImage(visit: TinyVisit, index: int) -> np.ndarray:
     """The restored image without noise: what the sky correction should be."""
-    sky = SkyMeasurementTask().exposureToBackground(visit.skyFrames[index]).getImage()
-    assert sky is not None
-    return PEDESTAL + SKY_SCALE * sky.array
+    samples = visit.skyFrames[index].image.array
+    height, width = visit.calExps[index].image.array.shape
+    return PEDESTAL + SKY_SCALE * naturalSplineImage(samples, width, height)
 
 
 def newBackground(skyCorr: BackgroundList) -> np.ndarray:

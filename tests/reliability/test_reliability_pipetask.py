@@ -11,10 +11,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from queue import Empty, Queue
+from typing import IO
 
 import numpy as np
 import pytest
@@ -45,6 +48,8 @@ pytestmark = pytest.mark.skipif(
 
 DAMAGED_VISIT = 3
 DAMAGED_DETECTOR = 3
+#: Wall time allowed for the first quantum of the run that is killed (it takes a few seconds).
+KILL_DEADLINE_SECONDS = 300.0
 OUTPUTS = ("skyCorr", "calexp_skyCorr_visit_mosaic", "calexpBackground_skyCorr_visit_mosaic")
 
 
@@ -191,21 +196,45 @@ def runAndKillAfterFirstQuantum(repo: FaultRepo, output: str) -> str:
         env=PIPETASK_ENV,
         start_new_session=True,
     )
-    lines = []
+    lines: list[str] = []
     assert process.stdout is not None
-    deadline = time.monotonic() + 300
-    for line in process.stdout:
-        lines.append(line)
-        if "Execution of task 'skyCorr' on quantum" in line and " took " in line:
-            os.killpg(process.pid, signal.SIGKILL)  # no clean-up, as when a batch job is killed
-            break
-        assert time.monotonic() < deadline, "".join(lines)
-    process.wait(timeout=60)
+    # A thread reads the output, so the deadline holds even while the child prints nothing.
+    queue: Queue[str | None] = Queue()
+    reader = threading.Thread(target=_forwardLines, args=(process.stdout, queue), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + KILL_DEADLINE_SECONDS
+    try:
+        while True:
+            try:
+                line = queue.get(timeout=max(deadline - time.monotonic(), 0.0))
+            except Empty:
+                raise AssertionError(
+                    f"no quantum finished within {KILL_DEADLINE_SECONDS} s:\n" + "".join(lines)[-3000:]
+                ) from None
+            if line is None:
+                raise AssertionError("pipetask ended before a quantum finished:\n" + "".join(lines)[-3000:])
+            lines.append(line)
+            if "Execution of task 'skyCorr' on quantum" in line and " took " in line:
+                break
+    finally:
+        # Killed in every case: after the first quantum (no clean-up, as when a batch job is
+        # killed), or when the deadline passed or the test failed.
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=60)
+        reader.join(timeout=60)
     return "".join(lines)
 
 
+def _forwardLines(stream: IO[str], queue: Queue[str | None]) -> None:
+    """Put each line of ``stream`` on ``queue``, then `None` at its end."""
+    for line in stream:
+        queue.put(line)
+    queue.put(None)
+
+
 def test_an_interrupted_run_resumes_to_the_same_outputs(faultRepo: FaultRepo) -> None:
-    """X5 and D4: killed after one quantum, resumed with --skip-existing-in; same as a -j 2 run."""
+    """X5, D4 and X11: killed after one quantum, resumed with --skip-existing-in; same as a -j 2 run."""
     interrupted = "u/reliability/interrupted"
     log = runAndKillAfterFirstQuantum(faultRepo, interrupted)
     done = [visit for visit in (1, 2) if taskOutputs(faultRepo, interrupted, visit)["skyCorr"] == 4]

@@ -8,13 +8,29 @@ boolean bad-pixel planes the later passes need, packed to one bit per pixel.
 Entries live in memory up to a byte budget; beyond it they are spilled to
 files in a private temporary directory, which is removed on `close` (also
 when the run fails).  The cache may be used from several threads at once.
+
+A process killed outright (``SIGKILL``, the OOM killer) cannot remove its
+spill directory, so the directory's name carries the process id and the
+process's start time (``skyCorr-cache-<pid>-<start>-<random>``): a later
+cache opened on the same parent recognises the directories of processes that
+no longer run, and removes them (a pid alone could have been reused).
 """
 
 from __future__ import annotations
 
-__all__ = ["CachedDetector", "DetectorPixelCache", "PixelCacheError"]
+__all__ = [
+    "SPILL_PREFIX",
+    "CachedDetector",
+    "DetectorPixelCache",
+    "PixelCacheError",
+    "processStartTime",
+    "removeStaleSpillDirectories",
+]
 
+import errno
+import logging
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -25,9 +41,95 @@ from typing import Self
 
 import numpy as np
 
+_log = logging.getLogger(__name__)
+
+#: The prefix of every spill directory; the full name is ``<prefix><pid>-<start>-<random>``.
+SPILL_PREFIX = "skyCorr-cache-"
+_SPILL_NAME = re.compile(rf"^{re.escape(SPILL_PREFIX)}(\d+)-(\d+)-[A-Za-z0-9_]+$")
+_MiB = 1024 * 1024
+
 
 class PixelCacheError(RuntimeError):
     """The cache could not store or return a detector (e.g. the spill disk is full)."""
+
+
+def processStartTime(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; `None` if it does not exist.
+
+    Read from ``/proc/<pid>/stat`` (field 22).  Where there is no ``/proc``
+    the start time is unknown and reported as 0 for any process that exists.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            stat = stream.read()
+    except FileNotFoundError:
+        if os.path.isdir("/proc/self"):
+            return None  # /proc works, so the process is gone
+        return 0 if _processExists(pid) else None
+    except OSError:
+        return 0 if _processExists(pid) else None
+    # The command name (field 2) is in parentheses and may contain spaces or ')'.
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    return int(fields[22 - 3])
+
+
+def _processExists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+def removeStaleSpillDirectories(parent: str) -> list[str]:
+    """Remove the spill directories under ``parent`` of processes that no longer run.
+
+    A directory is stale when no process has its pid, or the process with
+    that pid started at another time (the pid was reused).  Directories of
+    running processes (this one included) and anything not named like a
+    spill directory are left alone.
+
+    Returns
+    -------
+    removed : `list` [`str`]
+        The directories removed (each is logged at WARNING).
+    """
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return []  # no parent yet (or not readable): nothing of ours can be there
+    removed = []
+    for name in sorted(names):
+        match = _SPILL_NAME.match(name)
+        if match is None:
+            continue
+        pid, started = int(match.group(1)), int(match.group(2))
+        if processStartTime(pid) == started:
+            continue
+        path = os.path.join(parent, name)
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            removed.append(path)
+            _log.warning(
+                "Removed the pixel cache directory %s left behind by process %d, which no longer runs.",
+                path,
+                pid,
+            )
+    return removed
+
+
+def _isDiskFull(err: OSError) -> bool:
+    """Whether a write failed for want of space.
+
+    A full disk shows as ``ENOSPC`` (or ``EDQUOT``, a quota) from the OS, or,
+    when numpy's ``tofile`` gets a short write, as an `OSError` without an
+    errno saying "<n> requested and <m> written".
+    """
+    if err.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    return err.errno is None and re.search(r"\d+ requested and \d+ written", str(err)) is not None
 
 
 @dataclass(frozen=True)
@@ -70,7 +172,9 @@ class DetectorPixelCache:
         it go to disk.  ``0`` spills everything.
     spillDirectory : `str`, optional
         Where to create the private spill directory (default: the system
-        temporary directory).  It is created only when something spills.
+        temporary directory).  It is created only when something spills;
+        the spill directories that dead processes left there are removed
+        when the cache is opened.
     """
 
     def __init__(self, memoryBudget: int, spillDirectory: str | None = None) -> None:
@@ -79,6 +183,7 @@ class DetectorPixelCache:
         self._budget = int(memoryBudget)
         self._spillParent = spillDirectory
         self._spillDir: str | None = None
+        removeStaleSpillDirectories(spillDirectory or tempfile.gettempdir())
         self._entries: dict[int, _Entry] = {}
         self._inMemory = 0
         self._closed = False
@@ -195,14 +300,25 @@ class DetectorPixelCache:
         """The spill file of a detector, creating the spill directory first (call with the lock)."""
         try:
             if self._spillDir is None:
-                self._spillDir = tempfile.mkdtemp(prefix="skyCorr-cache-", dir=self._spillParent)
+                pid = os.getpid()
+                started = processStartTime(pid) or 0
+                self._spillDir = tempfile.mkdtemp(
+                    prefix=f"{SPILL_PREFIX}{pid}-{started}-", dir=self._spillParent
+                )
         except OSError as err:
             self._entries.pop(detectorId, None)
             raise self._spillError(detectorId, err) from err
         return os.path.join(self._spillDir, f"detector-{detectorId}.bin")
 
     def _spill(self, detectorId: int, path: str, image: np.ndarray, packed: np.ndarray | None) -> None:
+        needed = image.size * 4 + (packed.nbytes if packed is not None else 0)
         try:
+            free = shutil.disk_usage(os.path.dirname(path)).free
+        except OSError:
+            free = None  # cannot tell; the write below will say
+        try:
+            if free is not None and free < needed:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), path)
             with open(path, "wb") as stream:
                 np.ascontiguousarray(image, dtype=np.float32).tofile(stream)
                 if packed is not None:
@@ -210,7 +326,22 @@ class DetectorPixelCache:
         except OSError as err:
             with self._lock:
                 self._entries.pop(detectorId, None)
+            try:
+                os.remove(path)  # a partial file is no use to anyone
+            except OSError:
+                pass
+            if _isDiskFull(err):
+                raise self._diskFullError(detectorId, needed, free) from err
             raise self._spillError(detectorId, err) from err
+
+    def _diskFullError(self, detectorId: int, needed: int, free: int | None) -> PixelCacheError:
+        where = self._spillDir or self._spillParent or tempfile.gettempdir()
+        freeText = "" if free is None else f", {free / _MiB:.1f} MiB free"
+        return PixelCacheError(
+            f"no space left on {where} for the pixel cache of detector {detectorId} "
+            f"(needs {needed / _MiB:.1f} MiB{freeText}); raise config.cacheMemoryBudget to keep more "
+            "detectors in memory, or point config.cacheDirectory (or TMPDIR) at a disk with room."
+        )
 
     def _spillError(self, detectorId: int, err: OSError) -> PixelCacheError:
         where = self._spillDir or self._spillParent or tempfile.gettempdir()
