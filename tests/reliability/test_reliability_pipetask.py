@@ -1,6 +1,6 @@
 """Reliability catalogue, part 3: faults under ``pipetask run`` on a TinyCam repository.
 
-The repository is built as in ``test_butler.py`` (its helpers are reused):
+The repository is built as in ``test_butler.py`` (the helpers of ``butler_support.py``):
 visits 1 and 2 as simulated there, and visit 3 (visit 1's pixels again) whose
 sky frame of detector 3 is damaged on disk.  The rows (ids in the
 docstrings) are in ``docs/reliability.md``.
@@ -21,8 +21,7 @@ from typing import IO
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
-from test_butler import (
+from butler_support import (
     BIN,
     FILTER,
     INSTRUMENT,
@@ -33,6 +32,7 @@ from test_butler import (
     simulateVisit,
     tinyConfig,
 )
+from click.testing import CliRunner
 
 import lsst.pipe.base.testUtils as pbTest
 from lsst.daf.butler import Butler
