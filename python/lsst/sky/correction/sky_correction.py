@@ -76,6 +76,7 @@ from .afwlite.cameraGeom import Camera, Detector
 from .afwlite.geom import Box2I
 from .afwlite.image import ExposureF, ImageF, Mask
 from .afwlite.math import BackgroundList, binImage
+from .afwlite.math._kernels import blockOr
 from .errors import NoUsableBackgroundSuperpixelsError
 from .focal_plane_background import FocalPlaneBackground, FocalPlaneBackgroundConfig
 from .mask_objects import MaskObjectsConfig, MaskObjectsTask
@@ -606,7 +607,7 @@ class SkyCorrectionTask(PipelineTask):
             binning = self.config.binning
             binnedImage = binImage(calExp.image, binning).array
             noDataBit = knownPlaneBits(calExp.mask, ["NO_DATA"])
-            binnedNoData = _blockAny((calExp.mask.array & noDataBit) != 0, binning)
+            binnedNoData = _blockAnyBits(calExp.mask.array, noDataBit, binning)
         state = _DetectorState(
             detectorId=detectorId,
             detector=detector,
@@ -807,11 +808,9 @@ def _nothing(item: object) -> None:
     return None
 
 
-def _blockAny(flags: np.ndarray, binning: int) -> np.ndarray:
-    """Whether any pixel of each ``binning`` x ``binning`` block is set (as `binImage` cuts blocks)."""
-    height, width = flags.shape[0] // binning, flags.shape[1] // binning
-    blocks = flags[: height * binning, : width * binning].reshape(height, binning, width, binning)
-    return blocks.any(axis=(1, 3))
+def _blockAnyBits(mask: np.ndarray, bits: int, binning: int) -> np.ndarray:
+    """Whether any pixel of each ``binning``-square block has one of ``bits`` (blocks as `binImage`)."""
+    return (blockOr(mask, binning, binning) & bits) != 0
 
 
 def _badPixels(mask: Mask, names: Sequence[str]) -> np.ndarray:

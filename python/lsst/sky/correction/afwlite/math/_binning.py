@@ -2,8 +2,8 @@
 
 `binImage` follows lsst/afw ``binImage.cc``; `makeBackgroundStatsImage` builds
 the statistics image of afw's ``BackgroundMI(image, bctrl)`` constructor
-(lsst/afw ``BackgroundMI.cc``).  Both work on whole arrays: binning loops
-only over the offsets inside one block, and the background cells are
+(lsst/afw ``BackgroundMI.cc``).  Binning is one compiled pass over the
+pixels (`._kernels.blockSum`, `._kernels.blockOr`); the background cells are
 gathered into one padded ``(nCells, cellPixels)`` array and reduced by
 `computeGroupStatistics` in a single call.
 """
@@ -17,6 +17,7 @@ import numpy as np
 from ..image import ImageBase, ImageD, ImageF, Mask, MaskedImageF
 from ._bin_geometry import binGeometry
 from ._errors import InvalidParameterError
+from ._kernels import blockOr, blockSum
 from ._statistics import Property, StatisticsControl, _checkFlags, computeGroupStatistics
 
 
@@ -26,32 +27,6 @@ def _checkBinning(binX: int, binY: int) -> None:
             raise TypeError(f"binImage: {name} must be an integer, got {value!r}")
     if binX <= 0 or binY <= 0:
         raise InvalidParameterError(f"binImage: binning must be > 0, saw {binX}x{binY}")
-
-
-def _blockSum(array: np.ndarray, binX: int, binY: int) -> np.ndarray:
-    """Sum ``binX`` x ``binY`` blocks in the array's own type, in afw's order.
-
-    afw adds the ``binX`` pixels of each block row left to right, then adds
-    those row sums to a zeroed output top to bottom.  Doing the same keeps
-    float32 results bit-identical to afw's.  The loops run over the offsets
-    within a block; each step is one operation on the whole image.
-    """
-    outHeight, outWidth = array.shape[0] // binY, array.shape[1] // binX
-    blocks = array[: outHeight * binY, : outWidth * binX].reshape(outHeight, binY, outWidth, binX)
-    rowSums = blocks[:, :, :, 0].copy()
-    for dx in range(1, binX):
-        rowSums += blocks[:, :, :, dx]
-    total = np.zeros((outHeight, outWidth), dtype=array.dtype)
-    for dy in range(binY):
-        total += rowSums[:, dy, :]
-    return total
-
-
-def _blockOr(array: np.ndarray, binX: int, binY: int) -> np.ndarray:
-    """The bitwise OR of each ``binX`` x ``binY`` block."""
-    outHeight, outWidth = array.shape[0] // binY, array.shape[1] // binX
-    blocks = array[: outHeight * binY, : outWidth * binX].reshape(outHeight, binY, outWidth, binX)
-    return np.bitwise_or.reduce(np.bitwise_or.reduce(blocks, axis=3), axis=1)
 
 
 def binImage[T: (ImageF, ImageD, MaskedImageF)](
@@ -100,11 +75,11 @@ def binImage[T: (ImageF, ImageD, MaskedImageF)](
     count = binX * rowsPerBin
 
     if isinstance(image, MaskedImageF):
-        pixels = _blockSum(image.image.array, binX, rowsPerBin)
+        pixels = blockSum(image.image.array, binX, rowsPerBin)
         pixels /= np.float32(count)
-        variance = _blockSum(image.variance.array, binX, rowsPerBin)
+        variance = blockSum(image.variance.array, binX, rowsPerBin)
         variance /= np.float32(count * count)
-        mask = _blockOr(image.mask.array, binX, rowsPerBin)
+        mask = blockOr(image.mask.array, binX, rowsPerBin)
         xy0 = image.getXY0()
         return MaskedImageF(
             ImageF(pixels, xy0=xy0),
@@ -112,7 +87,7 @@ def binImage[T: (ImageF, ImageD, MaskedImageF)](
             variance=ImageF(variance, xy0=xy0),
         )
     if isinstance(image, ImageF | ImageD):
-        pixels = _blockSum(image.array, binX, rowsPerBin)
+        pixels = blockSum(image.array, binX, rowsPerBin)
         pixels /= pixels.dtype.type(count)
         return type(image)(pixels, xy0=image.getXY0())
     if isinstance(image, ImageBase):

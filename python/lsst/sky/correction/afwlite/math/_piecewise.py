@@ -5,8 +5,8 @@ outside the outermost nodes it takes a quadratic Taylor step from the end node
 using GSL's first and second derivative there, and its ``CONSTANT`` style is
 a recentred staircase.  This module builds the same interpolants for a whole
 batch of curves at once (all columns of a background grid, or all rows of an
-image) as piecewise polynomials, and evaluates them with a handful of numpy
-array operations.
+image) as piecewise polynomials, and evaluates them with one compiled pass
+(`._kernels.evaluatePieces`).
 
 A batch with ``n`` nodes has ``n + 1`` pieces: piece 0 extrapolates to the
 left of ``x[0]``, piece ``k`` (``1 <= k <= n - 1``) is GSL's segment
@@ -24,11 +24,13 @@ from __future__ import annotations
 __all__: list[str] = []
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.linalg import lapack
 
 from ._errors import InvalidParameterError, OutOfRangeError
+from ._kernels import evaluatePieces
 
 #: The fewest nodes each kind accepts (GSL's ``min_size``; 1 for the staircase).
 #: Fewer make ``gsl_interp_alloc`` fail, which afw reports as `OutOfRangeError`.
@@ -40,10 +42,6 @@ MIN_SIZE: dict[str, int] = {
     "akima": 5,
     "akima_periodic": 5,
 }
-
-# Evaluate at most this many output values per block, so the float64
-# temporaries stay in cache instead of spanning a whole image.
-_BLOCK_ELEMENTS = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -106,19 +104,13 @@ class PiecewisePolynomials:
         if x.size == 0 or self.ncurves == 0:
             return out
         piece, t = self.locate(x)
-        rows = max(1, _BLOCK_ELEMENTS // x.size)
-        acc = np.empty((min(rows, self.ncurves), x.size))
-        term = np.empty_like(acc)
-        for start in range(0, self.ncurves, rows):
-            stop = min(start + rows, self.ncurves)
-            a, tmp = acc[: stop - start], term[: stop - start]
-            np.take(self.coeffs[-1][start:stop], piece, axis=1, out=a, mode="clip")
-            for coefficient in reversed(self.coeffs[:-1]):
-                a *= t
-                np.take(coefficient[start:stop], piece, axis=1, out=tmp, mode="clip")
-                a += tmp
-            out[start:stop] = a
+        evaluatePieces(self._stacked, piece, t, out)
         return out
+
+    @cached_property
+    def _stacked(self) -> np.ndarray:
+        """The coefficients as one ``(nterms, ncurves, npieces)`` float64 array (the kernel's layout)."""
+        return np.ascontiguousarray(np.stack(self.coeffs), dtype=np.float64)
 
 
 def fitPiecewise(kind: str, nodes: np.ndarray, values: np.ndarray) -> PiecewisePolynomials:
