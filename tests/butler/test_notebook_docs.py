@@ -58,6 +58,11 @@ def test_notebook_page_runs(repo: Path, capsys: pytest.CaptureFixture[str]) -> N
     scale = result.skyFrameScale  # type: ignore[attr-defined]
     assert f"sky-frame scale: {scale:.4g}" in printed
     assert f"sky-frame scale {scale:.4g} vs true {truth.skyFrameScale:.4g}" in printed  # type: ignore[attr-defined]
+    # On three detectors bgModel1 absorbs much of the pattern before the scale is fitted, so the
+    # reference algorithm finds it low (measured 3.52 for a true 5; docs/validation.md, "What
+    # sets the sky-frame scale error"); it must still be the pattern's amplitude, not 0 or 1.
+    true = truth.skyFrameScale  # type: ignore[attr-defined]
+    assert 0.5 * true < scale < 1.1 * true
     summary = namespace["summary"]
     assert summary.detectors == 3  # type: ignore[attr-defined]
     assert np.isfinite(summary.residualRms)  # type: ignore[attr-defined]

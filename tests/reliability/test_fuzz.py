@@ -274,6 +274,13 @@ def test_zero_filled_tails_are_refused(
 # Background interpolation ------------------------------------------------------------------------
 
 _STYLES = [Interpolate.CONSTANT, Interpolate.LINEAR, Interpolate.NATURAL_SPLINE, Interpolate.AKIMA_SPLINE]
+# afw's lookupMinInterpPoints (lsst/afw src/math/Interpolate.cc).
+_MIN_POINTS = {
+    Interpolate.CONSTANT: 1,
+    Interpolate.LINEAR: 2,
+    Interpolate.NATURAL_SPLINE: 3,
+    Interpolate.AKIMA_SPLINE: 5,
+}
 
 
 @st.composite
@@ -314,13 +321,28 @@ def test_interpolation_of_any_grid_with_reduce_interp_order(
 def test_interpolation_without_fallback_fails_cleanly(
     grid: tuple[BackgroundMI, np.ndarray], style: Interpolate.Style
 ) -> None:
-    background, _ = grid
+    """Without a fallback, too few cells for the style raise; enough finite cells never do.
+
+    afw's minimum number of points per style (lsst/afw src/math/Interpolate.cc,
+    ``lookupMinInterpPoints``): CONSTANT 1, LINEAR 2, NATURAL_SPLINE 3,
+    AKIMA_SPLINE 5.  A grid narrower or shorter than that must raise; a grid
+    with no NaN cell that is at least that wide and tall must interpolate to a
+    finite image.  (Grids with holes in between depend on where the holes are,
+    and are only required to end in one of the two.)
+    """
+    background, values = grid
+    minimum = _MIN_POINTS[style]
+    ny, nx = values.shape
     try:
         image = background.getImageF(style, UndersampleStyle.THROW_EXCEPTION)
     except (InvalidParameterError, OutOfRangeError) as error:
         assert "interpolation" in str(error) or "too few" in str(error)
+        assert not (np.isfinite(values).all() and min(nx, ny) >= minimum), str(error)
         return
+    assert min(nx, ny) >= minimum, f"a {nx}x{ny} grid interpolated with {style} without raising"
     assert image.getBBox() == background.getImageBBox()
+    if np.isfinite(values).all():
+        assert np.isfinite(image.array).all()
 
 
 @FUZZ
