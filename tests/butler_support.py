@@ -147,3 +147,22 @@ def quantumInputsButler(root: Path, run: str, simulated: SimulatedVisit) -> Butl
     )
     registerOutputDatasetTypes(butler)
     return butler
+
+
+def pipetaskRunArgs(root: Path, pipeline: Path, configFile: Path, output: str, where: str) -> list[str]:
+    """``pipetask run`` arguments for the TinyCam repository: inputs, output, pipeline, config, query."""
+    return [
+        "run",
+        "-b",
+        str(root),
+        "-i",
+        f"{INSTRUMENT}/defaults",
+        "-o",
+        output,
+        "-p",
+        str(pipeline),
+        "-C",
+        f"skyCorr:{configFile}",
+        "-d",
+        where,
+    ]

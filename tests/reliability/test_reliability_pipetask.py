@@ -28,6 +28,7 @@ from butler_support import (
     PIPETASK_ENV,
     TINY_CONFIG,
     pipelinePath,
+    pipetaskRunArgs,
     quantumInputsButler,
     simulateVisit,
     tinyConfig,
@@ -103,21 +104,10 @@ def faultRepo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultRepo]:
 
 
 def pipetaskArgs(repo: FaultRepo, output: str, visits: str, *extra: str) -> list[str]:
+    where = f"instrument='{INSTRUMENT}' AND visit IN ({visits})"
     return [
         str(BIN / "pipetask"),
-        "run",
-        "-b",
-        str(repo.root),
-        "-i",
-        f"{INSTRUMENT}/defaults",
-        "-o",
-        output,
-        "-p",
-        str(repo.pipeline),
-        "-C",
-        f"skyCorr:{repo.configFile}",
-        "-d",
-        f"instrument='{INSTRUMENT}' AND visit IN ({visits})",
+        *pipetaskRunArgs(repo.root, repo.pipeline, repo.configFile, output, where),
         # Every test may come first (pytest-xdist gives each worker its own repository), so no
         # call may rely on an earlier one having registered the output dataset types.
         "--register-dataset-types",

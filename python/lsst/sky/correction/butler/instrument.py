@@ -37,6 +37,7 @@ from lsst.pipe.base import Instrument
 from ..afwlite.cameraGeom import Camera, Detector, DetectorType
 from ..cameras import getCamera
 from ._instrument_names import INSTRUMENT_CLASS_NAMES
+from .formatters import AfwliteExposureFormatter
 
 # LSST-style detector names: raft and sensor, e.g. "R22_S11" or "R00_SG0".
 _RAFT_NAME = re.compile(r"^(R[0-9X]{2})_(S[0-9A-Z]{2,3})$")
@@ -91,8 +92,6 @@ class SkyCorrectionInstrument(Instrument):
         There is no raw ingest in sky_correction; this only satisfies the
         `~lsst.pipe.base.Instrument` interface.
         """
-        from .formatters import AfwliteExposureFormatter
-
         return AfwliteExposureFormatter
 
     @classmethod

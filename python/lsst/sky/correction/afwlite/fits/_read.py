@@ -36,6 +36,7 @@ from ..image import (
     MaskPlaneDict,
     PropertyList,
 )
+from ._archive import detectorFromExposureHdus
 from ._cards import read_mask_planes, read_xy0, strip_xy0_cards
 from ._errors import FitsError, FitsTypeError
 from ._files import _default_hdu_index, _image_hdu_index, _is_image_hdu, _is_true, _where, open_fits
@@ -586,7 +587,7 @@ def read_exposure(
         archive = _read_archive(hdulist, path, full_bbox, version)
         # The Detector is the one archive component afwlite can rebuild (its
         # geometry is a plain table; no AST is needed).
-        detector = _archive_module().detectorFromExposureHdus(hdulist) if archive is not None else None
+        detector = detectorFromExposureHdus(hdulist) if archive is not None else None
     metadata = result.imageMetadata
     for key in (*_PLANE_KEYS, _EXPINFO_KEY, "AR_HDU"):
         metadata.remove(key)
@@ -595,13 +596,6 @@ def read_exposure(
     exposure.archive = archive
     exposure.setDetector(detector)
     return exposure
-
-
-def _archive_module() -> Any:
-    # Imported lazily: the archive reader pulls in cameraGeom.
-    from . import _archive
-
-    return _archive
 
 
 def _read_archive(hdulist: fits.HDUList, path: str, bbox: Box2I, version: int) -> ExposureArchive | None:
