@@ -69,6 +69,58 @@ def _correlateValid(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return _correlateSymmetricValid(np.ascontiguousarray(array), taps)
 
 
+@njit(nogil=True, cache=True, fastmath=False, inline="always")
+def _correlateRowSymmetric(
+    source: np.ndarray, out: np.ndarray, taps: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """``out[x] = c * source[x + h] + sum_k taps[k] * (source[x + k] + source[x + 2h - k])``, k ascending.
+
+    Eight output pixels are formed at once in eight scalar accumulators, so
+    the partial sums stay in registers across the taps instead of going
+    through memory once per tap; each pixel's sum keeps the order above.
+    """
+    half = taps.size // 2
+    centreTap = taps[half]
+    size = out.size
+    x = 0
+    while x + 8 <= size:
+        a0 = source[x + half] * centreTap
+        a1 = source[x + 1 + half] * centreTap
+        a2 = source[x + 2 + half] * centreTap
+        a3 = source[x + 3 + half] * centreTap
+        a4 = source[x + 4 + half] * centreTap
+        a5 = source[x + 5 + half] * centreTap
+        a6 = source[x + 6 + half] * centreTap
+        a7 = source[x + 7 + half] * centreTap
+        for k in range(half):
+            tap = taps[k]
+            near = x + k
+            far = x + 2 * half - k
+            a0 += (source[near] + source[far]) * tap
+            a1 += (source[near + 1] + source[far + 1]) * tap
+            a2 += (source[near + 2] + source[far + 2]) * tap
+            a3 += (source[near + 3] + source[far + 3]) * tap
+            a4 += (source[near + 4] + source[far + 4]) * tap
+            a5 += (source[near + 5] + source[far + 5]) * tap
+            a6 += (source[near + 6] + source[far + 6]) * tap
+            a7 += (source[near + 7] + source[far + 7]) * tap
+        out[x] = a0
+        out[x + 1] = a1
+        out[x + 2] = a2
+        out[x + 3] = a3
+        out[x + 4] = a4
+        out[x + 5] = a5
+        out[x + 6] = a6
+        out[x + 7] = a7
+        x += 8
+    while x < size:
+        total = source[x + half] * centreTap
+        for k in range(half):
+            total += (source[x + k] + source[x + 2 * half - k]) * taps[k]
+        out[x] = total
+        x += 1
+
+
 @njit(nogil=True, cache=True, fastmath=False)
 def _correlateSymmetricValid(
     array: np.ndarray, taps: np.ndarray
@@ -80,38 +132,46 @@ def _correlateSymmetricValid(
     pair of pixels times their tap, then rounded to float32: afw's float32
     buffer between the passes and scipy's ``correlate1d`` order for a
     symmetric kernel, so results are bit-for-bit the same as that formulation.
-    The y pass runs along whole rows, so it reads memory in order.
+
+    The x pass of each input row goes into a ring of the last ``2h + 1``
+    rows (held as float64 copies of the float32-rounded values, so each is
+    converted once), and an output row is formed from the ring as soon as
+    its last input row is in: no image-sized intermediate, and the y pass
+    reads rows that are still in cache.
     """
     half = taps.size // 2
     height, width = array.shape
     outHeight = height - 2 * half
     outWidth = width - 2 * half
+    span = 2 * half + 1
     centreTap = taps[half]
-    alongX = np.empty((height, outWidth), dtype=np.float32)
+    ring = np.empty((span, outWidth), dtype=np.float64)
+    row = np.empty(width, dtype=np.float64)
     total = np.empty(outWidth, dtype=np.float64)
-    for y in range(height):
-        row = array[y]
-        for x in range(outWidth):
-            total[x] = np.float64(row[x + half]) * centreTap
-        for k in range(half):
-            tap = taps[k]
-            for x in range(outWidth):
-                total[x] += (np.float64(row[x + k]) + np.float64(row[x + 2 * half - k])) * tap
-        for x in range(outWidth):
-            alongX[y, x] = np.float32(total[x])
     out = np.empty((outHeight, outWidth), dtype=np.float32)
-    for y in range(outHeight):
-        centreRow = alongX[y + half]
+    for y in range(height):
+        source = array[y]
+        for x in range(width):
+            row[x] = source[x]
+        slot = ring[y % span]
+        _correlateRowSymmetric(row, slot, taps)
         for x in range(outWidth):
-            total[x] = np.float64(centreRow[x]) * centreTap
+            slot[x] = np.float64(np.float32(slot[x]))
+        if y < 2 * half:
+            continue
+        outY = y - 2 * half
+        centreRow = ring[(outY + half) % span]
+        for x in range(outWidth):
+            total[x] = centreRow[x] * centreTap
         for k in range(half):
-            upper = alongX[y + k]
-            lower = alongX[y + 2 * half - k]
+            upper = ring[(outY + k) % span]
+            lower = ring[(outY + 2 * half - k) % span]
             tap = taps[k]
             for x in range(outWidth):
-                total[x] += (np.float64(upper[x]) + np.float64(lower[x])) * tap
+                total[x] += (upper[x] + lower[x]) * tap
+        target = out[outY]
         for x in range(outWidth):
-            out[y, x] = np.float32(total[x])
+            target[x] = np.float32(total[x])
     return out
 
 
