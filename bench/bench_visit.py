@@ -34,8 +34,10 @@ from harness import (
     fetchesPerDetector,
     machine,
     measure,
+    memoryBandwidth,
     nestedMetadata,
     peakRssGiB,
+    stageFloors,
     stageTimes,
 )
 
@@ -106,12 +108,14 @@ def runVisit(args: argparse.Namespace) -> dict[str, Any]:
     calBkgs = countingHandles(simulator.calexpBackgroundHandles(), "calexpBackground", counter)
     skyFrames = countingHandles(simulator.skyFrameHandles(), "sky", counter)
     simulator.truth()  # the visit-level truth (cheap) is not part of the run
+    pixels = sum(camera[d].getBBox().getArea() for d in detectors)
     gc.collect()
     rssBefore = peakRssGiB()
 
     with measure() as ours:
         result = task.run(calExps, calBkgs, skyFrames, camera)
     rssOurs = peakRssGiB()
+    bandwidth = memoryBandwidth()  # after the peak-RSS reading: its 1 GiB of buffers would count
     metadata = task.getFullMetadata()["skyCorr"]
     record = {
         "camera": args.camera,
@@ -123,6 +127,8 @@ def runVisit(args: argparse.Namespace) -> dict[str, Any]:
             "peakRssGiB": round(rssOurs, 3),
             "peakRssBeforeRunGiB": round(rssBefore, 3),
             "stages": stageTimes(metadata),
+            "memoryBandwidthGBs": round(bandwidth / 1e9, 2),
+            "stageFloors": {k: round(v, 3) for k, v in stageFloors(pixels, bandwidth).items()},
             "detectorSeconds": {
                 k: round(v, 2) for k, v in nestedMetadata(metadata, "detectorSeconds").items()
             },
@@ -162,12 +168,13 @@ def printRecord(record: dict[str, Any]) -> None:
         f"(load average before {record['machine']['loadAverage'][0]:.2f}, "
         f"after {record['loadAverageAfter'][0]:.2f})"
     )
-    table = Table(["what", "wall s", "cpu s", "wall s / detector"])
-    table.add("SkyCorrectionTask.run", ours["wall"], ours["cpu"], ours["wall"] / n)
+    table = Table(["what", "wall s", "cpu s", "wall s / detector", "floor s (1 core)"])
+    floors = ours.get("stageFloors", {})
+    table.add("SkyCorrectionTask.run", ours["wall"], ours["cpu"], ours["wall"] / n, sum(floors.values()))
     for name, spent in ours["stages"].items():
-        table.add(f"  {name}", spent["wall"], spent["cpu"], spent["wall"] / n)
+        table.add(f"  {name}", spent["wall"], spent["cpu"], spent["wall"] / n, floors.get(name, "-"))
     for name, spent in record.get("references", {}).items():
-        table.add(f"reference: {name}", spent["wall"], spent["cpu"], spent["wall"] / n)
+        table.add(f"reference: {name}", spent["wall"], spent["cpu"], spent["wall"] / n, "-")
     print(table.render())
     print(
         f"peak RSS: {ours['peakRssGiB']:.2f} GiB during the run (before it {ours['peakRssBeforeRunGiB']:.2f})"

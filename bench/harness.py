@@ -161,6 +161,42 @@ STAGES = (
 )
 
 
+#: Bytes per detector pixel that one fused pass of each stage must move at the least: every
+#: input plane read once and every output written once, nothing re-read.
+#:
+#: * restore+mask: restore (read and write the float32 image, 8 B), three object-masking
+#:   passes (each reads the image and reads and writes the int32 mask: 12 B), the bgModel1
+#:   statistics (image and mask, 8 B), the pixel cache (image 4 B, bad-pixel bits 0.25 B),
+#:   the mosaic binning (image and mask, 8 B): 64.25 B;
+#: * sky frame: the cached image and its bad bits read, the image written (8.125 B);
+#: * bgModel2: the same (8.125 B);
+#: * mosaics: the evaluated background read once (4 B).
+#: bgModel1 is a fit to the binned superpixels: no per-pixel floor.
+STAGE_BYTES_PER_PIXEL = {
+    "restore+mask": 8 + 3 * 12 + 8 + 4.25 + 8,
+    "sky frame": 8.125,
+    "bgModel2": 8.125,
+    "mosaics": 4.0,
+}
+
+
+def memoryBandwidth(megabytes: int = 512, repeats: int = 3) -> float:
+    """Copy bandwidth in bytes per second (read + write), best of ``repeats`` numpy copies."""
+    source = np.ones(megabytes * 1024**2 // 8)
+    target = np.empty_like(source)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.copyto(target, source)
+        best = min(best, time.perf_counter() - start)
+    return 2 * source.nbytes / best
+
+
+def stageFloors(pixels: int, bandwidth: float) -> dict[str, float]:
+    """Seconds each stage's bytes (`STAGE_BYTES_PER_PIXEL`) take at ``bandwidth``, for ``pixels``."""
+    return {stage: pixels * perPixel / bandwidth for stage, perPixel in STAGE_BYTES_PER_PIXEL.items()}
+
+
 def stageTimes(metadata: Any) -> dict[str, dict[str, float]]:
     """Wall and CPU seconds of each pass, from the task's ``timeMethod`` entries."""
     from lsst.utils.timer import duration_from_timeMethod
