@@ -327,6 +327,10 @@ def measureDetectorBins(
     if skyFrame is not None:
         if skyFrame.getBBox() != bbox:
             raise ValueError(f"sky frame bbox {skyFrame.getBBox()} differs from the image's {bbox}")
+        finite = np.isfinite(maskedImage.image.array)
+        if not finite.all():
+            # The image's statistic skips its non-finite pixels: the sky frame's must too.
+            skyFrame = ImageF(np.where(finite, skyFrame.array, np.float32(np.nan)))
         skyImage = MaskedImageF(skyFrame, maskedImage.mask)
         skyValues = makeBackgroundStatsImage(skyImage, nx, ny, MEAN, sctrl).image.array.reshape(-1)
         skyValues = skyValues.astype(np.float64)
