@@ -350,7 +350,9 @@ def test_detector_bins_match_numpy_block_means() -> None:
     usable = ((image.mask.array & bad) == 0) & np.isfinite(image.image.array)
 
     def blocks(array: np.ndarray) -> np.ndarray:
-        return array.reshape(HEIGHT // BIN, BIN, WIDTH // BIN, BIN).transpose(0, 2, 1, 3).reshape(-1, BIN * BIN)
+        return (
+            array.reshape(HEIGHT // BIN, BIN, WIDTH // BIN, BIN).transpose(0, 2, 1, 3).reshape(-1, BIN * BIN)
+        )
 
     count = blocks(usable).sum(axis=1)
     np.testing.assert_array_equal(bins.counts, count)
@@ -385,7 +387,9 @@ def test_model_elements_evaluate_the_polynomial_and_the_piston() -> None:
     from lsst.sky.correction.afwlite.cameraGeom import PIXELS
 
     y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
-    fp = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward((x.ravel().astype(float), y.ravel().astype(float)))
+    fp = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward(
+        (x.ravel().astype(float), y.ravel().astype(float))
+    )
     expected = (300.0 + 4.0 * fp[0] + 2.0 * fp[1]).reshape(HEIGHT, WIDTH)
     np.testing.assert_allclose(image, expected, rtol=0, atol=1e-3)
 

@@ -437,7 +437,7 @@ def solveWithPistons(
     solution = np.linalg.lstsq(system / np.outer(scale, scale), systemRhs / scale, rcond=None)[0] / scale
     globals_ = solution[:nParams]
     pistons = pistonRhs - perDetector @ globals_
-    if nConstraints:
+    if constraints is not None and nConstraints:
         pistons -= constraints.T @ solution[nParams:]
     pistons *= inverse
     return globals_, pistons
@@ -576,7 +576,8 @@ def fitJointModel(
     used = good.copy()
     pistons = np.zeros(nDetectors)
     iterations = 0
-    for iterations in range(1, config.clipIterations + 1):
+    while iterations < config.clipIterations:
+        iterations += 1
         weights = np.where(used, 1.0 / sigmas**2, 0.0)
         if config.doPistons:
             usedPixels = np.bincount(detectorIndex, np.where(used, counts, 0.0), minlength=nDetectors)
