@@ -432,7 +432,9 @@ class SkyCorrectionTask(PipelineTask):
         threads do, so the outputs do not depend on ``numThreads``.  The
         metadata gets `lsst.utils.timer.timeMethod` entries for ``run`` and
         each pass (``restoreAndMaskObjects``, ``fitBgModel1``,
-        ``subtractSkyFrames``, ``fitBgModel2``, ``makeMosaics``),
+        ``subtractSkyFrames``, ``fitBgModel2``, ``makeMosaics``; with
+        ``fitMode="joint"``, ``fitJoint`` replaces the three in between and
+        adds the ``joint*`` entries documented in docs/sky_correction.md),
         ``detectorSeconds``: the seconds spent in each per-detector step,
         summed over detectors and threads, and ``handleGets``: how many
         times the task called ``get()`` on a dataset handle, per dataset
