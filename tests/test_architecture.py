@@ -31,7 +31,7 @@ PACKAGE_LAYERS: list[tuple[str, ...]] = [
     ("_input_checks",),
     ("_inputs", "_storage_classes", "_pixel_cache", "_parallel"),
     ("_afw_interop",),
-    ("mask_objects", "sky_measurement", "focal_plane_background", "mosaic"),
+    ("mask_objects", "sky_measurement", "focal_plane_background", "joint_fit", "mosaic"),
     ("detection",),
     ("subtract_background",),
     ("_smoothing", "_dilation", "_masks"),

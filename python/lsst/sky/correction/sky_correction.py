@@ -72,13 +72,22 @@ from ._parallel import DetectorPool, WorkLedger, usableCores
 from ._pixel_cache import DetectorPixelCache
 from ._progress import Progress
 from ._storage_classes import STORAGE_CLASSES
-from .afwlite.cameraGeom import Camera, Detector
+from .afwlite.cameraGeom import FOCAL_PLANE, Camera, Detector
 from .afwlite.geom import Box2I
 from .afwlite.image import ExposureF, ImageF, Mask
 from .afwlite.math import BackgroundList, binImage
 from .afwlite.math._kernels import blockOr
 from .errors import NoUsableBackgroundSuperpixelsError
 from .focal_plane_background import FocalPlaneBackground, FocalPlaneBackgroundConfig
+from .joint_fit import (
+    ChebyshevBasis,
+    DetectorBins,
+    JointFitConfig,
+    fitJointModel,
+    measureDetectorBins,
+    pistonBackground,
+    smoothModelBackground,
+)
 from .mask_objects import MaskObjectsConfig, MaskObjectsTask
 from .mosaic import makeCameraImage
 from .sky_measurement import SkyMeasurementConfig, SkyMeasurementTask
@@ -197,6 +206,22 @@ class SkyCorrectionConfig(PipelineTaskConfig, pipelineConnections=SkyCorrectionC
         dtype=bool, default=True, doc="Do final (cleanup) background model subtraction?"
     )
     binning = pexConfig.Field[int](dtype=int, default=8, doc="Binning factor for the focal-plane mosaics.")
+    # Additions of this package: the joint fit (docs/sky_correction.md, "Two fitting modes").
+    fitMode = pexConfig.ChoiceField[str](
+        dtype=str,
+        default="reference",
+        doc="How the sky is modelled once objects are masked.",
+        allowed={
+            "reference": "the reference's sequence: bgModel1, then the sky-frame scale, then bgModel2",
+            "joint": "one linear model per visit: a focal-plane Chebyshev polynomial, the sky-frame "
+            "scale and (with joint.doPistons) per-detector pistons, fitted together to per-detector "
+            "bins (config: joint; bgModel1, bgModel2, undoBgModel1 and sky's scale-fit fields are "
+            "not used)",
+        },
+    )
+    joint = pexConfig.ConfigField[JointFitConfig](
+        dtype=JointFitConfig, doc="The joint fit (used when fitMode is 'joint')."
+    )
     # Additions of this package (the reference re-reads the Butler instead).
     cacheMemoryBudget = pexConfig.Field[int](
         dtype=int,
@@ -270,6 +295,8 @@ class _DetectorState:
     family: ImageFamily  # afw or afwlite: the type of the caller's calexpBackground
     binnedRestored: np.ndarray  # binned restored image, for the mosaics
     binnedNoData: np.ndarray  # binned NO_DATA mask, for the mosaics
+    jointBins: DetectorBins | None = None  # joint mode: the bins the visit's model is fitted to
+    skyBackground: BackgroundList | None = None  # joint mode: the unit-scale sky-frame element
     # Binned image of the first ``nBinned`` new elements, kept by the bgModel2 pass
     # so that the mosaics evaluate only the elements added after it.
     binnedNew: np.ndarray | None = None
@@ -288,6 +315,7 @@ class _FetchedDetector:
     detector: Detector
     calBkg: BackgroundListLike  # afw or afwlite: the outputs are built in its family
     ratio: ImageF | None
+    skyFrame: ExposureF | None = None  # joint mode: fetched in the first pass
 
 
 @dataclass
@@ -295,7 +323,7 @@ class _FirstPassResult:
     """One detector's share of the first pass."""
 
     state: _DetectorState
-    bgModel1: FocalPlaneBackground  # this detector's contribution
+    bgModel1: FocalPlaneBackground | None  # this detector's contribution (reference mode)
 
 
 class SkyCorrectionTask(PipelineTask):
@@ -404,7 +432,9 @@ class SkyCorrectionTask(PipelineTask):
         threads do, so the outputs do not depend on ``numThreads``.  The
         metadata gets `lsst.utils.timer.timeMethod` entries for ``run`` and
         each pass (``restoreAndMaskObjects``, ``fitBgModel1``,
-        ``subtractSkyFrames``, ``fitBgModel2``, ``makeMosaics``),
+        ``subtractSkyFrames``, ``fitBgModel2``, ``makeMosaics``; with
+        ``fitMode="joint"``, ``fitJoint`` replaces the three in between and
+        adds the ``joint*`` entries documented in docs/sky_correction.md),
         ``detectorSeconds``: the seconds spent in each per-detector step,
         summed over detectors and threads, and ``handleGets``: how many
         times the task called ``get()`` on a dataset handle, per dataset
@@ -438,32 +468,24 @@ class SkyCorrectionTask(PipelineTask):
                 DetectorPixelCache(budget, spillDirectory=self.config.cacheDirectory) as cache,
                 DetectorPool(numThreads) as pool,
             ):
+                joint = self.config.fitMode == "joint"
                 states, bgModel1 = self.restoreAndMaskObjects(
-                    calExps, calBkgs, afwliteCamera, backgroundToPhotometricRatioHandles, cache, pool, clock
+                    calExps,
+                    calBkgs,
+                    afwliteCamera,
+                    backgroundToPhotometricRatioHandles,
+                    cache,
+                    pool,
+                    clock,
+                    skyFrames=skyFrames if joint and self.config.doSky else None,
                 )
-                self.fitBgModel1(states, bgModel1)
-                if cache.spilledDetectors:
-                    self.log.info(
-                        "Pixel cache: %.0f MiB in memory, %d detectors spilled to %s",
-                        cache.bytesInMemory / _MB,
-                        len(cache.spilledDetectors),
-                        cache.spillDirectory,
+                if joint:
+                    skyFrameScale = self.fitJoint(states, afwliteCamera)
+                else:
+                    assert bgModel1 is not None
+                    skyFrameScale = self._fitReference(
+                        states, bgModel1, skyFrames, afwliteCamera, cache, pool, clock
                     )
-
-                skyFrameScale = None
-                if self.config.doSky:
-                    assert skyFrames is not None
-                    skyFrameScale = self.subtractSkyFrames(states, skyFrames, cache, pool, clock)
-
-                if self.config.undoBgModel1:
-                    # bgModel1 is the first element this task added.
-                    for state in states:
-                        elements = list(state.skyCorr)
-                        del elements[state.nOriginal]
-                        state.skyCorr = BackgroundList(*elements)
-
-                if self.config.doBgModel2:
-                    self.fitBgModel2(states, afwliteCamera, cache, pool, clock)
 
                 calExpMosaic, calBkgMosaic = self.makeMosaics(states, afwliteCamera, pool, clock)
         finally:
@@ -481,6 +503,95 @@ class SkyCorrectionTask(PipelineTask):
             calBkgMosaic=imageTo(calBkgMosaic, family),
         )
 
+    def _fitReference(
+        self,
+        states: list[_DetectorState],
+        bgModel1: FocalPlaneBackground,
+        skyFrames: Sequence[ExposureInput] | None,
+        camera: Camera,
+        cache: DetectorPixelCache,
+        pool: DetectorPool,
+        clock: WorkLedger,
+    ) -> float | None:
+        """The reference's passes after the first: bgModel1, the sky-frame scale, bgModel2."""
+        self.fitBgModel1(states, bgModel1)
+        if cache.spilledDetectors:
+            self.log.info(
+                "Pixel cache: %.0f MiB in memory, %d detectors spilled to %s",
+                cache.bytesInMemory / _MB,
+                len(cache.spilledDetectors),
+                cache.spillDirectory,
+            )
+
+        skyFrameScale = None
+        if self.config.doSky:
+            assert skyFrames is not None
+            skyFrameScale = self.subtractSkyFrames(states, skyFrames, cache, pool, clock)
+
+        if self.config.undoBgModel1:
+            # bgModel1 is the first element this task added.
+            for state in states:
+                elements = list(state.skyCorr)
+                del elements[state.nOriginal]
+                state.skyCorr = BackgroundList(*elements)
+
+        if self.config.doBgModel2:
+            self.fitBgModel2(states, camera, cache, pool, clock)
+        return skyFrameScale
+
+    @timeMethod
+    def fitJoint(self, states: list[_DetectorState], camera: Camera) -> float | None:
+        """Fit the joint model to every detector's bins and append its layers to every ``skyCorr``.
+
+        The layers follow the inverted calexpBackground: the smooth
+        focal-plane model, the scaled sky frame (with ``doSky``) and, with
+        ``joint.doPistons``, a one-cell piston.  Returns the sky-frame scale
+        (`None` without ``doSky``).
+        """
+        config = self.config.joint
+        bins = [state.jointBins for state in states]
+        assert all(entry is not None for entry in bins)
+        centres = [state.detector.getCenter(FOCAL_PLANE) for state in states]
+        result = fitJointModel(
+            bins,  # type: ignore[arg-type]
+            ChebyshevBasis.fromCamera(config.order, camera),
+            config,
+            useSkyFrame=self.config.doSky,
+            centres=(np.array([c.getX() for c in centres]), np.array([c.getY() for c in centres])),
+        )
+        nUsed = sum(int(np.count_nonzero(used)) for used in result.used)
+        nBins = sum(used.size for used in result.used)
+        self.log.info(
+            "Joint fit: %d of %d bins used after %d iterations; chi^2 = %.1f for %d degrees of freedom",
+            nUsed,
+            nBins,
+            result.iterations,
+            result.chi2,
+            result.dof,
+        )
+        self.metadata["jointChi2"] = result.chi2
+        self.metadata["jointDof"] = result.dof
+        self.metadata["jointBinsUsed"] = nUsed
+        self.metadata["jointIterations"] = result.iterations
+        self.metadata["jointPistonRms"] = result.pistonRms
+        if result.skyScale is not None:
+            self.log.info("Sky frame scale: %.3g", result.skyScale)
+            self.metadata["skyFrameScale"] = result.skyScale
+        if config.doPistons:
+            self.log.info("Joint fit: piston RMS %.3g counts", result.pistonRms)
+        for state, piston in zip(states, result.pistons, strict=True):
+            state.skyCorr.append(smoothModelBackground(result, state.detector, state.bbox, config.binSize)[0])
+            if result.skyScale is not None:
+                assert state.skyBackground is not None
+                background, *styles = state.skyBackground[0]
+                scaled = background.clone()
+                statsImage = scaled.getStatsImage()
+                statsImage *= result.skyScale
+                state.skyCorr.append((scaled, *styles))  # type: ignore[arg-type]
+            if config.doPistons:
+                state.skyCorr.append(pistonBackground(float(piston), state.bbox)[0])
+        return result.skyScale
+
     @timeMethod
     def restoreAndMaskObjects(
         self,
@@ -491,31 +602,44 @@ class SkyCorrectionTask(PipelineTask):
         cache: DetectorPixelCache,
         pool: DetectorPool,
         clock: WorkLedger,
-    ) -> tuple[list[_DetectorState], FocalPlaneBackground]:
-        """First pass: restore, mask objects, accumulate bgModel1 and fill the cache.
+        skyFrames: Sequence[ExposureInput] | None = None,
+    ) -> tuple[list[_DetectorState], FocalPlaneBackground | None]:
+        """First pass: restore, mask objects, then accumulate bgModel1 and fill the cache.
 
         Each detector's inputs are fetched once, in the calling thread, and
         the detector is then worked on by one thread; the returned states
-        and the summed bgModel1 are in the inputs' order.
+        and the summed bgModel1 are in the inputs' order.  In joint mode the
+        first pass measures the joint fit's bins instead (and, when
+        ``skyFrames`` are given, fetches each sky frame with its calexp), and
+        returns no bgModel1.
         """
 
         def fetch(index: int) -> _FetchedDetector:
             with clock.measure("fetch"):
                 fetched = self._fetchDetector(index, calExps, calBkgs, camera, ratios)
+                if skyFrames is not None:
+                    fetched.skyFrame = fetchExposure(skyFrames[index], "sky frame", index)
             clock.count("calexp", countHandleGet(calExps[index]))
             clock.count("calexpBackground", countHandleGet(calBkgs[index]))
             if self.config.doApplyFlatBackgroundRatio:
                 clock.count("background_to_photometric_ratio", countHandleGet(ratios[index]))
+            if skyFrames is not None:
+                clock.count("sky", countHandleGet(skyFrames[index]))
             return fetched
 
         def work(index: int, fetched: _FetchedDetector) -> _FirstPassResult:
             return self._processDetector(fetched, camera, cache, clock)
 
-        progress = Progress(self.log, "Read, restored and binned (bgModel1)", len(calExps))
+        joint = self.config.fitMode == "joint"
+        what = "joint-fit bins" if joint else "bgModel1"
+        progress = Progress(self.log, f"Read, restored and binned ({what})", len(calExps))
         results = pool.map(fetch, work, range(len(calExps)), progress)
         progress.finish()
+        if joint:
+            return [result.state for result in results], None
         bgModel1 = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
         for result in results:  # ascending detector order: the sums do not depend on the threads
+            assert result.bgModel1 is not None
             bgModel1.merge(result.bgModel1)
         return [result.state for result in results], bgModel1
 
@@ -553,6 +677,8 @@ class SkyCorrectionTask(PipelineTask):
 
     def _configuredMaskPlanes(self) -> dict[str, Sequence[str]]:
         """The mask-plane lists the task itself reads, by config field."""
+        if self.config.fitMode == "joint":
+            return {"joint.mask": self.config.joint.mask}
         fields: dict[str, Sequence[str]] = {"bgModel1.mask": self.config.bgModel1.mask}
         if self.config.doBgModel2:
             fields["bgModel2.mask"] = self.config.bgModel2.mask
@@ -583,24 +709,42 @@ class SkyCorrectionTask(PipelineTask):
                     100 * (_maskedFraction(calExp.mask) - maskedBefore),
                 )
 
-        with clock.measure("bgModel1"):
-            detectorModel = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
-            detectorModel.addCcd(calExp)
-        merged = float(detectorModel.getCounts().array.sum())
-        self.log.info(
-            "Detector %d: Merged %d unmasked pixels (%.1f%% of detector area) into initial BG model",
-            detectorId,
-            merged,
-            100 * merged / calExp.getBBox().getArea(),
-        )
+        detectorModel = None
+        jointBins = skyBackground = None
+        if self.config.fitMode == "joint":
+            # The joint fit needs only these bins: nothing goes to the pixel cache.
+            with clock.measure("jointBins"):
+                skyImage = None
+                if fetched.skyFrame is not None:
+                    skyBackground, skyImage = skyFrameImage(
+                        self.sky, fetched.skyFrame, detectorId, calExp.getBBox()
+                    )
+                jointBins = measureDetectorBins(
+                    calExp.maskedImage,
+                    detector,
+                    knownPlaneBits(calExp.mask, self.config.joint.mask),
+                    self.config.joint.binSize,
+                    skyImage,
+                )
+        else:
+            with clock.measure("bgModel1"):
+                detectorModel = FocalPlaneBackground.fromCamera(self.config.bgModel1, camera)
+                detectorModel.addCcd(calExp)
+            merged = float(detectorModel.getCounts().array.sum())
+            self.log.info(
+                "Detector %d: Merged %d unmasked pixels (%.1f%% of detector area) into initial BG model",
+                detectorId,
+                merged,
+                100 * merged / calExp.getBBox().getArea(),
+            )
 
-        with clock.measure("cache"):
-            badPlanes = {}
-            if self.config.doSky:
-                badPlanes["sky"] = _badPixels(calExp.mask, self.config.sky.stats.mask)
-            if self.config.doBgModel2:
-                badPlanes["bgModel2"] = _badPixels(calExp.mask, self.config.bgModel2.mask)
-            cache.put(detectorId, calExp.image.array, badPlanes)
+            with clock.measure("cache"):
+                badPlanes = {}
+                if self.config.doSky:
+                    badPlanes["sky"] = _badPixels(calExp.mask, self.config.sky.stats.mask)
+                if self.config.doBgModel2:
+                    badPlanes["bgModel2"] = _badPixels(calExp.mask, self.config.bgModel2.mask)
+                cache.put(detectorId, calExp.image.array, badPlanes)
 
         with clock.measure("mosaic"):
             # Only the image and the NO_DATA bit of the mosaics are needed: bin those alone.
@@ -617,6 +761,8 @@ class SkyCorrectionTask(PipelineTask):
             family=familyOf(calBkg),
             binnedRestored=binnedImage,
             binnedNoData=binnedNoData,
+            jointBins=jointBins,
+            skyBackground=skyBackground,
         )
         return _FirstPassResult(state=state, bgModel1=detectorModel)
 
