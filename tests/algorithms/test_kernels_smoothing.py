@@ -31,7 +31,8 @@ def scipy_valid_middle(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize(
-    ("sigma", "shape"), [(5.0, (97, 131)), (1.0, (40, 67)), (3.0, (60, 200)), (1.3, (20, 11)), (2.0, (15, 15)), (0.2, (3, 4))]
+    ("sigma", "shape"),
+    [(5.0, (97, 131)), (1.0, (40, 67)), (3.0, (60, 200)), (1.3, (20, 11)), (2.0, (15, 15)), (0.2, (3, 4))],
 )
 def test_smoothing_is_bitwise_scipy(sigma: float, shape: tuple[int, int]) -> None:
     rng = np.random.default_rng(7)
