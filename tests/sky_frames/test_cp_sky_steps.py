@@ -234,7 +234,7 @@ def binnedFrames(rng: np.random.Generator, nVisits: int) -> tuple[list[np.ndarra
     with np.errstate(invalid="ignore"):
         expected = np.where(keep, stack.astype(np.float64), 0.0).sum(axis=0) / keep.sum(axis=0)
     expected[0, 0] = np.median(expected.ravel()[1:])
-    return [frame for frame in stack], expected
+    return list(stack), expected
 
 
 def asStatsImage(array: np.ndarray) -> MaskedImageF:

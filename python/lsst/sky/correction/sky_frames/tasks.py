@@ -86,7 +86,7 @@ class CpSkyImageTask(PipelineTask):
         inputs = butlerQC.get(inputRefs)
         camera = cameraFrom(inputs["camera"])
         inputExp = exposureFrom(inputs["inputExp"])
-        _attachDetector(inputExp, camera, int(butlerQC.quantum.dataId["detector"]))
+        _attachDetector(inputExp, camera, int(inputRefs.inputExp.dataId["detector"]))
         inputBkg = inputs.get("inputBkg")
         outputs = self.run(
             inputExp, camera, inputBkg=None if inputBkg is None else backgroundListFrom(inputBkg)
@@ -334,7 +334,7 @@ class CpSkyCombineTask(PipelineTask):
     ) -> None:
         inputs = butlerQC.get(inputRefs)
         camera = cameraFrom(inputs["camera"])
-        dataId = butlerQC.quantum.dataId
+        dataId = outputRefs.outputCalib.dataId
         outputs = self.run(
             [backgroundListFrom(bg) for bg in inputs["inputBkgs"]],
             detector=camera[int(dataId["detector"])],
