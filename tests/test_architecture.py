@@ -27,7 +27,7 @@ PACKAGE_LAYERS: list[tuple[str, ...]] = [
     ("tools", "testing"),
     ("butler",),
     ("simulation",),
-    ("sky_correction",),
+    ("sky_correction", "sky_frames"),
     ("_input_checks",),
     ("_inputs", "_storage_classes", "_pixel_cache", "_parallel"),
     ("_afw_interop",),

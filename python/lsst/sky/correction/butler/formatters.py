@@ -11,6 +11,10 @@ The files are the ones afw writes, so the stack can read them by URI:
   uncompressed three-HDUs-per-element layout).
 * `AfwliteCameraFormatter`: sky_correction's ECSV camera file
   (``docs/cameras.md``).
+* `FocalPlaneBackgroundFormatter`: a `FocalPlaneBackground` (the sky-frame
+  builder's per-detector and per-visit models) as FITS: the summed values
+  and the pixel counts as two image HDUs, the config and the focal-plane
+  transform as header cards.
 
 afwlite's Exposure files keep only the detector's name (``DETNAME``), not
 the detector itself (afw keeps it in the file's archive).  On read,
@@ -31,6 +35,7 @@ __all__ = [
     "AfwliteExposureFormatter",
     "AfwliteImageDelegate",
     "AfwliteImageFormatter",
+    "FocalPlaneBackgroundFormatter",
 ]
 
 import functools
@@ -38,14 +43,17 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from lsst.daf.butler import FormatterV2, StorageClassDelegate
 from lsst.resources import ResourcePath
 
-from ..afwlite.cameraGeom import Camera
-from ..afwlite.geom import Box2I
+from ..afwlite.cameraGeom import Camera, TransformPoint2ToPoint2
+from ..afwlite.geom import Box2I, Extent2I
 from ..afwlite.image import PARENT, ExposureF, ImageF, ImageOrigin
 from ..afwlite.math import BackgroundList
 from ..cameras import readCameraFile, writeCameraFile
+from ..focal_plane_background import FocalPlaneBackground, FocalPlaneBackgroundConfig
 from ._instrument_names import INSTRUMENT_CLASS_NAMES
 
 _LOG = logging.getLogger(__name__)
@@ -222,6 +230,78 @@ class AfwliteCameraFormatter(FormatterV2):
 
     def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
         writeCameraFile(in_memory_dataset, uri.ospath, description="written through the Butler")
+
+
+class FocalPlaneBackgroundFormatter(FormatterV2):
+    """Read and write a `FocalPlaneBackground` as FITS.
+
+    The primary HDU's header holds the config (``XSIZE``, ``YSIZE``,
+    ``PIXSIZE``, ``MINFRAC``, ``INTERP``, ``DOSMOOTH``, ``SMOOTHSC``,
+    ``BINNING``, ``MASK1``...) and the affine focal-plane-to-superpixel
+    transform (``TRMAT11``, ``TRMAT12``, ``TRMAT21``, ``TRMAT22``,
+    ``TROFF1``, ``TROFF2``); the ``VALUES`` and ``COUNTS`` HDUs hold the
+    accumulated images (float32, as the model keeps them).
+    """
+
+    default_extension = ".fits"
+    supported_extensions = frozenset({".fits"})
+    can_read_from_local_file = True
+    unsupported_parameters = None
+
+    _CONFIG_CARDS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("XSIZE", "xSize"),
+        ("YSIZE", "ySize"),
+        ("PIXSIZE", "pixelSize"),
+        ("MINFRAC", "minFrac"),
+        ("INTERP", "interpolation"),
+        ("DOSMOOTH", "doSmooth"),
+        ("SMOOTHSC", "smoothScale"),
+        ("BINNING", "binning"),
+    )
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        from astropy.io import fits
+
+        with fits.open(path) as hdus:
+            header = hdus[0].header
+            config = FocalPlaneBackgroundConfig()
+            for card, field in self._CONFIG_CARDS:
+                setattr(config, field, header[card])
+            config.mask = [header[f"MASK{i}"] for i in range(1, int(header["NMASK"]) + 1)]
+            matrix = [[header["TRMAT11"], header["TRMAT12"]], [header["TRMAT21"], header["TRMAT22"]]]
+            transform = TransformPoint2ToPoint2(matrix, [header["TROFF1"], header["TROFF2"]])
+            values = ImageF(np.asarray(hdus["VALUES"].data, dtype=np.float32))
+            counts = ImageF(np.asarray(hdus["COUNTS"].data, dtype=np.float32))
+        dims = Extent2I(values.getWidth(), values.getHeight())
+        return FocalPlaneBackground(config, dims, transform, values, counts)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        from astropy.io import fits
+
+        if not isinstance(in_memory_dataset, FocalPlaneBackground):
+            raise TypeError(
+                f"{type(self).__name__} writes FocalPlaneBackground objects, "
+                f"not {type(in_memory_dataset).__name__}"
+            )
+        model = in_memory_dataset
+        header = fits.Header()
+        for card, field in self._CONFIG_CARDS:
+            header[card] = getattr(model.config, field)
+        header["NMASK"] = len(model.config.mask)
+        for index, plane in enumerate(model.config.mask, start=1):
+            header[f"MASK{index}"] = plane
+        matrix, offset = model.transform.getJacobian(), model.transform.getTranslation()
+        for (row, column), value in np.ndenumerate(matrix):
+            header[f"TRMAT{row + 1}{column + 1}"] = float(value)
+        header["TROFF1"], header["TROFF2"] = float(offset[0]), float(offset[1])
+        hdus = fits.HDUList(
+            [
+                fits.PrimaryHDU(header=header),
+                fits.ImageHDU(model.getValues().array, name="VALUES"),
+                fits.ImageHDU(model.getCounts().array, name="COUNTS"),
+            ]
+        )
+        hdus.writeto(uri.ospath, overwrite=True)
 
 
 @functools.cache
