@@ -6,5 +6,6 @@ pure-Python afw subset it runs on.
 """
 
 from .errors import *
+from .joint_pipeline import *
 from .sky_correction import *
 from .version import __version__

@@ -32,6 +32,9 @@ class StorageClassNames:
     background: str
     camera: str
     image: str
+    #: The two-step joint pipeline's per-detector dataset (`DetectorSkyBins`): the package's own
+    #: type, so one name in both environments (a repository includes ``storageClasses.yaml``).
+    detectorSkyBins: str = "DetectorSkyBins"
 
 
 _AFW = StorageClassNames(exposure="ExposureF", background="Background", camera="Camera", image="ImageF")

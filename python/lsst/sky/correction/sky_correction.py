@@ -284,7 +284,7 @@ class SkyCorrectionConfig(PipelineTaskConfig, pipelineConnections=SkyCorrectionC
 
 
 @dataclass
-class _DetectorState:
+class DetectorState:
     """What the task keeps per detector between passes (no full-resolution pixels)."""
 
     detectorId: int
@@ -308,7 +308,7 @@ class _DetectorState:
 
 
 @dataclass
-class _FetchedDetector:
+class FetchedDetector:
     """One detector's inputs, fetched (private copies the task may modify)."""
 
     calExp: ExposureF
@@ -322,7 +322,7 @@ class _FetchedDetector:
 class _FirstPassResult:
     """One detector's share of the first pass."""
 
-    state: _DetectorState
+    state: DetectorState
     bgModel1: FocalPlaneBackground | None  # this detector's contribution (reference mode)
 
 
@@ -505,7 +505,7 @@ class SkyCorrectionTask(PipelineTask):
 
     def _fitReference(
         self,
-        states: list[_DetectorState],
+        states: list[DetectorState],
         bgModel1: FocalPlaneBackground,
         skyFrames: Sequence[ExposureInput] | None,
         camera: Camera,
@@ -540,7 +540,7 @@ class SkyCorrectionTask(PipelineTask):
         return skyFrameScale
 
     @timeMethod
-    def fitJoint(self, states: list[_DetectorState], camera: Camera) -> float | None:
+    def fitJoint(self, states: list[DetectorState], camera: Camera) -> float | None:
         """Fit the joint model to every detector's bins and append its layers to every ``skyCorr``.
 
         The layers follow the inverted calexpBackground: the smooth
@@ -548,49 +548,7 @@ class SkyCorrectionTask(PipelineTask):
         ``joint.doPistons``, a one-cell piston.  Returns the sky-frame scale
         (`None` without ``doSky``).
         """
-        config = self.config.joint
-        bins = [state.jointBins for state in states]
-        assert all(entry is not None for entry in bins)
-        centres = [state.detector.getCenter(FOCAL_PLANE) for state in states]
-        result = fitJointModel(
-            bins,  # type: ignore[arg-type]
-            ChebyshevBasis.fromCamera(config.order, camera),
-            config,
-            useSkyFrame=self.config.doSky,
-            centres=(np.array([c.getX() for c in centres]), np.array([c.getY() for c in centres])),
-        )
-        nUsed = sum(int(np.count_nonzero(used)) for used in result.used)
-        nBins = sum(used.size for used in result.used)
-        self.log.info(
-            "Joint fit: %d of %d bins used after %d iterations; chi^2 = %.1f for %d degrees of freedom",
-            nUsed,
-            nBins,
-            result.iterations,
-            result.chi2,
-            result.dof,
-        )
-        self.metadata["jointChi2"] = result.chi2
-        self.metadata["jointDof"] = result.dof
-        self.metadata["jointBinsUsed"] = nUsed
-        self.metadata["jointIterations"] = result.iterations
-        self.metadata["jointPistonRms"] = result.pistonRms
-        if result.skyScale is not None:
-            self.log.info("Sky frame scale: %.3g", result.skyScale)
-            self.metadata["skyFrameScale"] = result.skyScale
-        if config.doPistons:
-            self.log.info("Joint fit: piston RMS %.3g counts", result.pistonRms)
-        for state, piston in zip(states, result.pistons, strict=True):
-            state.skyCorr.append(smoothModelBackground(result, state.detector, state.bbox, config.binSize)[0])
-            if result.skyScale is not None:
-                assert state.skyBackground is not None
-                background, *styles = state.skyBackground[0]
-                scaled = background.clone()
-                statsImage = scaled.getStatsImage()
-                statsImage *= result.skyScale
-                state.skyCorr.append((scaled, *styles))  # type: ignore[arg-type]
-            if config.doPistons:
-                state.skyCorr.append(pistonBackground(float(piston), state.bbox)[0])
-        return result.skyScale
+        return fitJointStates(states, camera, self.config.joint, self.config.doSky, self.log, self.metadata)
 
     @timeMethod
     def restoreAndMaskObjects(
@@ -603,7 +561,7 @@ class SkyCorrectionTask(PipelineTask):
         pool: DetectorPool,
         clock: WorkLedger,
         skyFrames: Sequence[ExposureInput] | None = None,
-    ) -> tuple[list[_DetectorState], FocalPlaneBackground | None]:
+    ) -> tuple[list[DetectorState], FocalPlaneBackground | None]:
         """First pass: restore, mask objects, then accumulate bgModel1 and fill the cache.
 
         Each detector's inputs are fetched once, in the calling thread, and
@@ -614,7 +572,7 @@ class SkyCorrectionTask(PipelineTask):
         returns no bgModel1.
         """
 
-        def fetch(index: int) -> _FetchedDetector:
+        def fetch(index: int) -> FetchedDetector:
             with clock.measure("fetch"):
                 fetched = self._fetchDetector(index, calExps, calBkgs, camera, ratios)
                 if skyFrames is not None:
@@ -627,7 +585,7 @@ class SkyCorrectionTask(PipelineTask):
                 clock.count("sky", countHandleGet(skyFrames[index]))
             return fetched
 
-        def work(index: int, fetched: _FetchedDetector) -> _FirstPassResult:
+        def work(index: int, fetched: FetchedDetector) -> _FirstPassResult:
             return self._processDetector(fetched, camera, cache, clock)
 
         joint = self.config.fitMode == "joint"
@@ -650,30 +608,16 @@ class SkyCorrectionTask(PipelineTask):
         calBkgs: Sequence[BackgroundListInput],
         camera: Camera,
         ratios: Sequence[ImageInput],
-    ) -> _FetchedDetector:
+    ) -> FetchedDetector:
         """Fetch one detector's calexp, calexpBackground and ratio image, and check they agree."""
-        calExpSource = calExps[index]
-        calExp = fetchExposure(calExpSource, "calexp", index)
-        detector = resolveDetector(calExp, calExpSource, camera, index)
-        detectorId = detector.getId()
-        expectedId = dataIdDetector(calExpSource)
-        if expectedId is not None and expectedId != detectorId:
-            raise ValueError(f"the calexp for detector {expectedId} carries detector {detectorId}")
-        if calExp.getBBox() != detector.getBBox():
-            raise ValueError(
-                f"calexp for detector {detectorId}: its bbox {calExp.getBBox()} does not match the "
-                f"camera's detector bbox {detector.getBBox()}"
-            )
-        conformCalExpMask(calExp, self._configuredMaskPlanes(), detectorId)
-        calBkg = fetchBackgroundList(calBkgs[index], detectorId)
-        ratio = None
-        if self.config.doApplyFlatBackgroundRatio:
-            ratio = checkRatioImage(
-                imageFrom(fetchImage(ratios[index], "background_to_photometric_ratio", detectorId)),
-                calExp,
-                detectorId,
-            )
-        return _FetchedDetector(calExp=calExp, detector=detector, calBkg=calBkg, ratio=ratio)
+        return fetchDetector(
+            index,
+            calExps,
+            calBkgs,
+            camera,
+            ratios if self.config.doApplyFlatBackgroundRatio else None,
+            self._configuredMaskPlanes(),
+        )
 
     def _configuredMaskPlanes(self) -> dict[str, Sequence[str]]:
         """The mask-plane lists the task itself reads, by config field."""
@@ -687,7 +631,7 @@ class SkyCorrectionTask(PipelineTask):
         return fields
 
     def _processDetector(
-        self, fetched: _FetchedDetector, camera: Camera, cache: DetectorPixelCache, clock: WorkLedger
+        self, fetched: FetchedDetector, camera: Camera, cache: DetectorPixelCache, clock: WorkLedger
     ) -> _FirstPassResult:
         """The first pass for one fetched detector (runs in a worker thread)."""
         calExp, detector, calBkg = fetched.calExp, fetched.detector, fetched.calBkg
@@ -696,35 +640,19 @@ class SkyCorrectionTask(PipelineTask):
             calExp.maskedImage *= fetched.ratio
 
         with clock.measure("restore"):
-            skyCorr = self._restoreOriginalBackground(calExp, calBkg, detectorId)
+            skyCorr = restoreOriginalBackground(calExp, calBkg, detectorId, self.log)
 
         if self.config.doMaskObjects:
             with clock.measure("maskObjects"):
-                maskedBefore = _maskedFraction(calExp.mask)
-                self.maskObjects.findObjects(calExp)
-                self.log.info(
-                    "Detector %d: Iterative source detection and mask growth has increased masked area by "
-                    "%.1f%%",
-                    detectorId,
-                    100 * (_maskedFraction(calExp.mask) - maskedBefore),
-                )
+                maskDetectorObjects(self.maskObjects, calExp, detectorId, self.log)
 
         detectorModel = None
         jointBins = skyBackground = None
         if self.config.fitMode == "joint":
             # The joint fit needs only these bins: nothing goes to the pixel cache.
             with clock.measure("jointBins"):
-                skyImage = None
-                if fetched.skyFrame is not None:
-                    skyBackground, skyImage = skyFrameImage(
-                        self.sky, fetched.skyFrame, detectorId, calExp.getBBox()
-                    )
-                jointBins = measureDetectorBins(
-                    calExp.maskedImage,
-                    detector,
-                    knownPlaneBits(calExp.mask, self.config.joint.mask),
-                    self.config.joint.binSize,
-                    skyImage,
+                jointBins, skyBackground = measureJointInputs(
+                    calExp, detector, fetched.skyFrame, self.sky, self.config.joint
                 )
         else:
             with clock.measure("bgModel1"):
@@ -747,12 +675,8 @@ class SkyCorrectionTask(PipelineTask):
                 cache.put(detectorId, calExp.image.array, badPlanes)
 
         with clock.measure("mosaic"):
-            # Only the image and the NO_DATA bit of the mosaics are needed: bin those alone.
-            binning = self.config.binning
-            binnedImage = binImage(calExp.image, binning).array
-            noDataBit = knownPlaneBits(calExp.mask, ["NO_DATA"])
-            binnedNoData = _blockAnyBits(calExp.mask.array, noDataBit, binning)
-        state = _DetectorState(
+            binnedImage, binnedNoData = binForMosaics(calExp, self.config.binning)
+        state = DetectorState(
             detectorId=detectorId,
             detector=detector,
             bbox=calExp.getBBox(),
@@ -767,39 +691,16 @@ class SkyCorrectionTask(PipelineTask):
         return _FirstPassResult(state=state, bgModel1=detectorModel)
 
     @timeMethod
-    def fitBgModel1(self, states: list[_DetectorState], bgModel1: FocalPlaneBackground) -> None:
+    def fitBgModel1(self, states: list[DetectorState], bgModel1: FocalPlaneBackground) -> None:
         """Check the summed bgModel1 and append its per-detector model to every ``skyCorr``."""
         self._validateBgModel("bgModel1", bgModel1, self.config.bgModel1)
         for state in states:
             state.skyCorr.append(bgModel1.toCcdBackground(state.detector, state.bbox)[0])
 
-    def _restoreOriginalBackground(
-        self, calExp: ExposureF, calBkg: BackgroundListLike, detectorId: int
-    ) -> BackgroundList:
-        """Add the calexp's original background back; return the inverted background list.
-
-        The caller's ``calBkg`` is left untouched: the inversion happens on a copy
-        (the reference inverts the caller's list in place).
-        """
-        skyCorr = backgroundListFrom(calBkg)  # a deep copy
-        for element in skyCorr:
-            statsImage = element[0].getStatsImage()
-            statsImage *= -1
-        inverted = checkBackgroundImage(skyCorr.getImage(), calExp, detectorId)
-        calExp.image.array -= inverted.array
-        median, q75, q25 = _nanPercentiles(inverted.array, (50, 75, 25))
-        self.log.info(
-            "Detector %d: Original background restored (BG median = %.1f counts, BG IQR = %.1f counts)",
-            detectorId,
-            -median,
-            q75 - q25,  # the spread of -B equals that of B
-        )
-        return skyCorr
-
     @timeMethod
     def subtractSkyFrames(
         self,
-        states: list[_DetectorState],
+        states: list[DetectorState],
         skyFrames: Sequence[ExposureInput],
         cache: DetectorPixelCache,
         pool: DetectorPool,
@@ -842,7 +743,7 @@ class SkyCorrectionTask(PipelineTask):
     @timeMethod
     def fitBgModel2(
         self,
-        states: list[_DetectorState],
+        states: list[DetectorState],
         camera: Camera,
         cache: DetectorPixelCache,
         pool: DetectorPool,
@@ -850,7 +751,7 @@ class SkyCorrectionTask(PipelineTask):
     ) -> None:
         """Fit the final focal-plane model to what the earlier models left behind."""
 
-        def accumulate(state: _DetectorState, _: None) -> FocalPlaneBackground:
+        def accumulate(state: DetectorState, _: None) -> FocalPlaneBackground:
             with clock.measure("cache"):
                 cached = cache.get(state.detectorId)
             with clock.measure("bgModel2"):
@@ -910,40 +811,230 @@ class SkyCorrectionTask(PipelineTask):
 
     @timeMethod
     def makeMosaics(
-        self, states: list[_DetectorState], camera: Camera, pool: DetectorPool, clock: WorkLedger
+        self, states: list[DetectorState], camera: Camera, pool: DetectorPool, clock: WorkLedger
     ) -> tuple[ImageF, ImageF]:
         """Binned focal-plane images of the corrected calexps and of the new background."""
-        binning = self.config.binning
+        return makeMosaicImages(states, camera, self.config.binning, pool, clock, self.log)
 
-        def binDetector(state: _DetectorState, _: None) -> tuple[ImageF, ImageF]:
-            with clock.measure("mosaic"):
-                binnedNew = state.binnedNew if state.nBinned else None
-                later = state.newElements(state.nBinned)
-                if len(later):
-                    laterImage = later.getImage()
-                    assert laterImage is not None
-                    binnedLater = binImage(laterImage, binning).array
-                    binnedNew = binnedLater if binnedNew is None else binnedNew + binnedLater
-                assert binnedNew is not None  # the task adds at least bgModel1
-                corrected = state.binnedRestored - binnedNew
-                corrected[state.binnedNoData] = np.nan
-                background = binnedNew.copy()
-                background[state.binnedNoData] = np.nan
-                return (
-                    ImageF(corrected.astype(np.float32, copy=False)),
-                    ImageF(background.astype(np.float32, copy=False)),
-                )
 
-        progress = Progress(self.log, "Binned for the mosaics", len(states))
-        binned = pool.map(_nothing, binDetector, states, progress)
-        progress.finish()
-        calExpImages = {state.detectorId: images[0] for state, images in zip(states, binned, strict=True)}
-        calBkgImages = {state.detectorId: images[1] for state, images in zip(states, binned, strict=True)}
-        with clock.measure("mosaicAssembly"):
+# Steps shared with the two-step joint pipeline (joint_pipeline.py) ----------------------------
+
+
+def fetchDetector(
+    index: int,
+    calExps: Sequence[ExposureInput],
+    calBkgs: Sequence[BackgroundListInput],
+    camera: Camera,
+    ratios: Sequence[ImageInput] | None,
+    maskPlanes: dict[str, Sequence[str]],
+) -> FetchedDetector:
+    """Fetch detector ``index``'s calexp, calexpBackground and ratio image, and check they agree.
+
+    Parameters
+    ----------
+    index : `int`
+        Which entry of the input lists.
+    calExps, calBkgs : `list`
+        The calexps and calexpBackgrounds (objects or handles).
+    camera : `Camera`
+        The camera, for the calexp's detector.
+    ratios : `list`, optional
+        The background-to-photometric ratio images; `None` when they are
+        not applied.
+    maskPlanes : `dict` [`str`, `list` [`str`]]
+        The mask planes the configuration reads, by config field (the
+        calexp's mask must define them).
+    """
+    calExpSource = calExps[index]
+    calExp = fetchExposure(calExpSource, "calexp", index)
+    detector = resolveDetector(calExp, calExpSource, camera, index)
+    detectorId = detector.getId()
+    expectedId = dataIdDetector(calExpSource)
+    if expectedId is not None and expectedId != detectorId:
+        raise ValueError(f"the calexp for detector {expectedId} carries detector {detectorId}")
+    if calExp.getBBox() != detector.getBBox():
+        raise ValueError(
+            f"calexp for detector {detectorId}: its bbox {calExp.getBBox()} does not match the "
+            f"camera's detector bbox {detector.getBBox()}"
+        )
+    conformCalExpMask(calExp, maskPlanes, detectorId)
+    calBkg = fetchBackgroundList(calBkgs[index], detectorId)
+    ratio = None
+    if ratios is not None:
+        ratio = checkRatioImage(
+            imageFrom(fetchImage(ratios[index], "background_to_photometric_ratio", detectorId)),
+            calExp,
+            detectorId,
+        )
+    return FetchedDetector(calExp=calExp, detector=detector, calBkg=calBkg, ratio=ratio)
+
+
+def restoreOriginalBackground(
+    calExp: ExposureF, calBkg: BackgroundListLike, detectorId: int, log: Any
+) -> BackgroundList:
+    """Add the calexp's original background back; return the inverted background list.
+
+    The caller's ``calBkg`` is left untouched: the inversion happens on a copy
+    (the reference inverts the caller's list in place).
+    """
+    skyCorr = backgroundListFrom(calBkg)  # a deep copy
+    for element in skyCorr:
+        statsImage = element[0].getStatsImage()
+        statsImage *= -1
+    inverted = checkBackgroundImage(skyCorr.getImage(), calExp, detectorId)
+    calExp.image.array -= inverted.array
+    median, q75, q25 = _nanPercentiles(inverted.array, (50, 75, 25))
+    log.info(
+        "Detector %d: Original background restored (BG median = %.1f counts, BG IQR = %.1f counts)",
+        detectorId,
+        -median,
+        q75 - q25,  # the spread of -B equals that of B
+    )
+    return skyCorr
+
+
+def maskDetectorObjects(maskObjects: MaskObjectsTask, calExp: ExposureF, detectorId: int, log: Any) -> None:
+    """Mask the calexp's objects (in place) and log how much more of it is masked."""
+    maskedBefore = _maskedFraction(calExp.mask)
+    maskObjects.findObjects(calExp)
+    log.info(
+        "Detector %d: Iterative source detection and mask growth has increased masked area by %.1f%%",
+        detectorId,
+        100 * (_maskedFraction(calExp.mask) - maskedBefore),
+    )
+
+
+def measureJointInputs(
+    calExp: ExposureF,
+    detector: Detector,
+    skyFrame: ExposureF | None,
+    sky: SkyMeasurementTask,
+    config: JointFitConfig,
+) -> tuple[DetectorBins, BackgroundList | None]:
+    """The joint fit's bins of a restored, object-masked calexp, and the sky frame's element.
+
+    Returns
+    -------
+    bins : `DetectorBins`
+        The bin statistics (with the sky frame's bin means when ``skyFrame``
+        is given).
+    skyBackground : `BackgroundList` or `None`
+        The sky frame's unit-scale background element.
+    """
+    skyBackground = skyImage = None
+    if skyFrame is not None:
+        skyBackground, skyImage = skyFrameImage(sky, skyFrame, detector.getId(), calExp.getBBox())
+    bins = measureDetectorBins(
+        calExp.maskedImage,
+        detector,
+        knownPlaneBits(calExp.mask, config.mask),
+        config.binSize,
+        skyImage,
+    )
+    return bins, skyBackground
+
+
+def binForMosaics(calExp: ExposureF, binning: int) -> tuple[np.ndarray, np.ndarray]:
+    """The calexp's image and NO_DATA bit binned for the mosaics (all the mosaics need of it)."""
+    binnedImage = binImage(calExp.image, binning).array
+    noDataBit = knownPlaneBits(calExp.mask, ["NO_DATA"])
+    return binnedImage, _blockAnyBits(calExp.mask.array, noDataBit, binning)
+
+
+def fitJointStates(
+    states: list[DetectorState],
+    camera: Camera,
+    config: JointFitConfig,
+    doSky: bool,
+    log: Any,
+    metadata: Any,
+) -> float | None:
+    """Fit the joint model to every detector's bins and append its layers to every ``skyCorr``.
+
+    The layers follow the inverted calexpBackground: the smooth focal-plane
+    model, the scaled sky frame (with ``doSky``) and, with
+    ``config.doPistons``, a one-cell piston.  The fit's figures go to
+    ``metadata`` (``joint*`` and ``skyFrameScale``).  Returns the sky-frame
+    scale (`None` without ``doSky``).
+    """
+    bins = [state.jointBins for state in states]
+    assert all(entry is not None for entry in bins)
+    centres = [state.detector.getCenter(FOCAL_PLANE) for state in states]
+    result = fitJointModel(
+        bins,  # type: ignore[arg-type]
+        ChebyshevBasis.fromCamera(config.order, camera),
+        config,
+        useSkyFrame=doSky,
+        centres=(np.array([c.getX() for c in centres]), np.array([c.getY() for c in centres])),
+    )
+    nUsed = sum(int(np.count_nonzero(used)) for used in result.used)
+    nBins = sum(used.size for used in result.used)
+    log.info(
+        "Joint fit: %d of %d bins used after %d iterations; chi^2 = %.1f for %d degrees of freedom",
+        nUsed,
+        nBins,
+        result.iterations,
+        result.chi2,
+        result.dof,
+    )
+    metadata["jointChi2"] = result.chi2
+    metadata["jointDof"] = result.dof
+    metadata["jointBinsUsed"] = nUsed
+    metadata["jointIterations"] = result.iterations
+    metadata["jointPistonRms"] = result.pistonRms
+    if result.skyScale is not None:
+        log.info("Sky frame scale: %.3g", result.skyScale)
+        metadata["skyFrameScale"] = result.skyScale
+    if config.doPistons:
+        log.info("Joint fit: piston RMS %.3g counts", result.pistonRms)
+    for state, piston in zip(states, result.pistons, strict=True):
+        state.skyCorr.append(smoothModelBackground(result, state.detector, state.bbox, config.binSize)[0])
+        if result.skyScale is not None:
+            assert state.skyBackground is not None
+            background, *styles = state.skyBackground[0]
+            scaled = background.clone()
+            statsImage = scaled.getStatsImage()
+            statsImage *= result.skyScale
+            state.skyCorr.append((scaled, *styles))  # type: ignore[arg-type]
+        if config.doPistons:
+            state.skyCorr.append(pistonBackground(float(piston), state.bbox)[0])
+    return result.skyScale
+
+
+def makeMosaicImages(
+    states: list[DetectorState], camera: Camera, binning: int, pool: DetectorPool, clock: WorkLedger, log: Any
+) -> tuple[ImageF, ImageF]:
+    """Binned focal-plane images of the corrected calexps and of the new background."""
+
+    def binDetector(state: DetectorState, _: None) -> tuple[ImageF, ImageF]:
+        with clock.measure("mosaic"):
+            binnedNew = state.binnedNew if state.nBinned else None
+            later = state.newElements(state.nBinned)
+            if len(later):
+                laterImage = later.getImage()
+                assert laterImage is not None
+                binnedLater = binImage(laterImage, binning).array
+                binnedNew = binnedLater if binnedNew is None else binnedNew + binnedLater
+            assert binnedNew is not None  # the task adds at least bgModel1
+            corrected = state.binnedRestored - binnedNew
+            corrected[state.binnedNoData] = np.nan
+            background = binnedNew.copy()
+            background[state.binnedNoData] = np.nan
             return (
-                makeCameraImage(camera, calExpImages, binning),
-                makeCameraImage(camera, calBkgImages, binning),
+                ImageF(corrected.astype(np.float32, copy=False)),
+                ImageF(background.astype(np.float32, copy=False)),
             )
+
+    progress = Progress(log, "Binned for the mosaics", len(states))
+    binned = pool.map(_nothing, binDetector, states, progress)
+    progress.finish()
+    calExpImages = {state.detectorId: images[0] for state, images in zip(states, binned, strict=True)}
+    calBkgImages = {state.detectorId: images[1] for state, images in zip(states, binned, strict=True)}
+    with clock.measure("mosaicAssembly"):
+        return (
+            makeCameraImage(camera, calExpImages, binning),
+            makeCameraImage(camera, calBkgImages, binning),
+        )
 
 
 # Helpers ---------------------------------------------------------------------------

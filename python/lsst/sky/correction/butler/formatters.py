@@ -15,6 +15,8 @@ The files are the ones afw writes, so the stack can read them by URI:
   builder's per-detector and per-visit models) as FITS: the summed values
   and the pixel counts as two image HDUs, the config and the focal-plane
   transform as header cards.
+* `DetectorSkyBinsFormatter`: the two-step joint pipeline's per-detector
+  bins (`DetectorSkyBins.writeFile`: an ``.npz`` file without pickles).
 
 afwlite's Exposure files keep only the detector's name (``DETNAME``), not
 the detector itself (afw keeps it in the file's archive).  On read,
@@ -35,6 +37,7 @@ __all__ = [
     "AfwliteExposureFormatter",
     "AfwliteImageDelegate",
     "AfwliteImageFormatter",
+    "DetectorSkyBinsFormatter",
     "FocalPlaneBackgroundFormatter",
 ]
 
@@ -48,6 +51,7 @@ import numpy as np
 from lsst.daf.butler import FormatterV2, StorageClassDelegate
 from lsst.resources import ResourcePath
 
+from .._sky_bins import DetectorSkyBins
 from ..afwlite.cameraGeom import Camera, TransformPoint2ToPoint2
 from ..afwlite.geom import Box2I, Extent2I
 from ..afwlite.image import PARENT, ExposureF, ImageF, ImageOrigin
@@ -302,6 +306,26 @@ class FocalPlaneBackgroundFormatter(FormatterV2):
             ]
         )
         hdus.writeto(uri.ospath, overwrite=True)
+
+
+class DetectorSkyBinsFormatter(FormatterV2):
+    """Read and write a `DetectorSkyBins` (``.npz``, exact round trip, no pickles)."""
+
+    default_extension = ".npz"
+    supported_extensions = frozenset({".npz"})
+    can_read_from_local_file = True
+    unsupported_parameters = None
+
+    def read_from_local_file(self, path: str, component: str | None = None, expected_size: int = -1) -> Any:
+        return DetectorSkyBins.readFile(path)
+
+    def write_local_file(self, in_memory_dataset: Any, uri: ResourcePath) -> None:
+        if not isinstance(in_memory_dataset, DetectorSkyBins):
+            raise TypeError(
+                f"{type(self).__name__} writes DetectorSkyBins objects, "
+                f"not {type(in_memory_dataset).__name__}"
+            )
+        in_memory_dataset.writeFile(uri.ospath)
 
 
 @functools.cache
