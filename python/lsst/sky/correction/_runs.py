@@ -181,6 +181,9 @@ def _thresholdRow(
     height, width = image.shape
     row = image[y]
     inner = 0 < y < height - 1
+    # The rows around `row` (only read for inner rows).
+    above = image[y - 1] if inner else row
+    below = image[y + 1] if inner else row
     count = 0
     x = 0
     while x < width:
@@ -199,12 +202,18 @@ def _thresholdRow(
             # afw's peaks: no strictly brighter (for negative polarity: darker)
             # 8-neighbour, never on the outermost rows and columns.
             if inner and 0 < x < width - 1:
-                blocked = False
-                for dy in range(-1, 2):
-                    for dx in range(-1, 2):
-                        other = image[y + dy, x + dx]
-                        if (other > value) if positive else (other < value):
-                            blocked = True
+                if positive:
+                    blocked = (
+                        above[x - 1] > value or above[x] > value or above[x + 1] > value
+                        or row[x - 1] > value or row[x + 1] > value
+                        or below[x - 1] > value or below[x] > value or below[x + 1] > value
+                    )  # fmt: skip
+                else:
+                    blocked = (
+                        above[x - 1] < value or above[x] < value or above[x + 1] < value
+                        or row[x - 1] < value or row[x + 1] < value
+                        or below[x - 1] < value or below[x] < value or below[x + 1] < value
+                    )  # fmt: skip
                 if not blocked:
                     nPeaks += 1
             x += 1
