@@ -266,10 +266,11 @@ def _thresholdRuns(
             x1 = _grown(x1, count)
             included = _grown(included, count)
             peaks = _grown(peaks, count)
-        x0[count : count + n] = rowX0[:n]
-        x1[count : count + n] = rowX1[:n]
-        included[count : count + n] = rowIncluded[:n]
-        peaks[count : count + n] = rowPeaks[:n]
+        for i in range(n):
+            x0[count + i] = rowX0[i]
+            x1[count + i] = rowX1[i]
+            included[count + i] = rowIncluded[i]
+            peaks[count + i] = rowPeaks[i]
         count += n
     rowStart[height] = count
     return rowStart, x0[:count].copy(), x1[:count].copy(), included[:count].copy(), peaks[:count].copy()
