@@ -5,7 +5,8 @@ correction uses: ``detectFootprints`` with an explicit Gaussian ``sigma``
 (no PSF), no background re-estimation and no temporary local or wide
 backgrounds.  The config keeps meas_algorithms' field names and defaults.
 
-What afw does with Footprint objects is done here on whole arrays:
+What afw does with Footprint objects is done here on whole arrays and on
+masks held as row runs:
 
 * smoothing: a separable, normalised Gaussian correlation (x first, then y,
   as afw's ``basicConvolve`` for a ``SeparableKernel``); the variance is
