@@ -36,6 +36,7 @@ PACKAGE_LAYERS: list[tuple[str, ...]] = [
     ("detection",),
     ("subtract_background",),
     ("_smoothing", "_dilation", "_masks"),
+    ("_runs",),
     ("cameras",),
     ("afwlite",),
     ("errors", "version", "_progress"),

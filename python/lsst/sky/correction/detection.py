@@ -5,7 +5,8 @@ correction uses: ``detectFootprints`` with an explicit Gaussian ``sigma``
 (no PSF), no background re-estimation and no temporary local or wide
 backgrounds.  The config keeps meas_algorithms' field names and defaults.
 
-What afw does with Footprint objects is done here on whole arrays:
+What afw does with Footprint objects is done here on whole arrays and on
+masks held as row runs:
 
 * smoothing: a separable, normalised Gaussian correlation (x first, then y,
   as afw's ``basicConvolve`` for a ``SeparableKernel``); the variance is
@@ -13,10 +14,13 @@ What afw does with Footprint objects is done here on whole arrays:
   fits inside the image, is computed and searched (`smoothImage`,
   `smoothVariance`).
 * footprints: 8-connected regions of pixels at or above the threshold
-  (afw's ``FootprintSet`` compares with ``>=``), labelled with
-  `scipy.ndimage.label`.
-* growing: a dilation by afw's ``CIRCLE`` or ``MANHATTAN`` stencil
-  (`stencilHalfWidths`, `dilateMask`).
+  (afw's ``FootprintSet`` compares with ``>=``), found as the row runs of
+  the threshold test with compiled kernels (`._runs`): one sweep finds the
+  runs with their peaks, a union-find over touching runs joins them into
+  footprints.
+* growing: a dilation of those runs by afw's ``CIRCLE`` or ``MANHATTAN``
+  stencil (`stencilHalfWidths`); with ``combinedGrow`` the grown runs are
+  joined again to count the merged footprints.
 """
 
 from __future__ import annotations
@@ -38,22 +42,18 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base as pipeBase
 
 from ._dilation import dilateMask, stencilHalfWidths
+from ._runs import RowRuns, growRuns, orRuns, paintRuns, runComponents, runsOfMask, thresholdRuns
 from ._smoothing import calculateKernelSize, gaussianKernel, smoothImage, smoothVariance
 from .afwlite import math as afwMath
-from .afwlite.geom import Box2I, Extent2I, Point2I
+from .afwlite.geom import Box2I, Extent2I
 from .afwlite.image import ExposureF, Mask, MaskedImageF
 from .errors import describeExposure
 from .subtract_background import SubtractBackgroundConfig, SubtractBackgroundTask
-
-# 8-connectivity, as afw's FootprintSet links a pixel to its row neighbour and
-# the three pixels above it.
-_EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
 
 _UNSUPPORTED_FLAGS = ("reEstimateBackground", "doTempLocalBackground", "doTempWideBackground")
 
@@ -156,62 +156,41 @@ class _Smoothed:
 
 @dataclass(frozen=True)
 class _Found:
-    """Footprints of one polarity before growing: labels over the searched box."""
+    """Footprints of one polarity before growing: their runs over the searched box."""
 
-    labels: np.ndarray  # over `bbox`; 0 outside footprints
+    runs: RowRuns  # rows and columns of `bbox`
     count: int
     numPeaks: int
-    bbox: Box2I  # PARENT box of `labels`
+    bbox: Box2I  # PARENT box of `runs`
     region: Box2I  # PARENT box of the whole image
 
-    def fullMask(self) -> np.ndarray:
-        """The footprint pixels as a boolean array over `region`."""
-        full = np.zeros((self.region.getHeight(), self.region.getWidth()), dtype=bool)
-        offset = Point2I(
-            self.bbox.getMinX() - self.region.getMinX(), self.bbox.getMinY() - self.region.getMinY()
+    def fullRuns(self) -> RowRuns:
+        """The footprint runs in the rows and columns of `region`."""
+        return self.runs.shifted(
+            self.bbox.getMinY() - self.region.getMinY(),
+            self.bbox.getMinX() - self.region.getMinX(),
+            self.region.getHeight(),
         )
-        full[offset.y : offset.y + self.bbox.getHeight(), offset.x : offset.x + self.bbox.getWidth()] = (
-            self.labels != 0
-        )
-        return full
 
 
-def _labelFootprints(above: np.ndarray, include: np.ndarray | None, minPixels: int) -> tuple[np.ndarray, int]:
-    """Label 8-connected footprints, keeping those with >= minPixels pixels and an ``include`` pixel."""
-    labels, count = ndimage.label(above, structure=_EIGHT_CONNECTED)
-    if count == 0 or (minPixels <= 1 and include is None):
-        return labels, count
-    keep = np.ones(count + 1, dtype=bool)
-    if minPixels > 1:
-        keep &= np.bincount(labels.ravel(), minlength=count + 1) >= minPixels
-    if include is not None:
-        keep &= np.bincount(labels[include], minlength=count + 1) > 0
-    keep[0] = False
-    if keep[1:].all():
-        return labels, count
-    newIds = (np.cumsum(keep) * keep).astype(labels.dtype)
-    return newIds[labels], int(keep.sum())
+def _keptFootprints(
+    runs: RowRuns, included: np.ndarray, peaks: np.ndarray, minPixels: int
+) -> tuple[RowRuns, int, int]:
+    """Join runs into 8-connected footprints and keep those with >= minPixels pixels and an included run.
 
-
-def _countPeaks(image: np.ndarray, labels: np.ndarray, count: int, positive: bool) -> int:
-    """Count peaks as afw does: per footprint, pixels with no strictly brighter 8-neighbour (at least 1)."""
+    Returns the kept runs, the number of kept footprints and their peaks
+    (afw's count: the runs' peaks, at least one per footprint).
+    """
+    component, count = runComponents(runs)
     if count == 0:
-        return 0
-    width = image.shape[1]
-    inner = labels[1:-1, 1:-1] != 0  # afw skips the outermost rows and columns
-    rows, columns = np.nonzero(inner)
-    flat = (rows + 1) * width + (columns + 1)
-    pixels = image.ravel()
-    values = pixels[flat]
-    blocked = np.zeros(flat.size, dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy == 0 and dx == 0:
-                continue
-            neighbour = pixels[flat + (dy * width + dx)]
-            blocked |= (neighbour > values) if positive else (neighbour < values)
-    perFootprint = np.bincount(labels.ravel()[flat[~blocked]], minlength=count + 1)[1:]
-    return int(np.maximum(perFootprint, 1).sum())
+        return runs, 0, 0
+    pixels = np.bincount(component, weights=runs.x1 - runs.x0 + 1, minlength=count)
+    keep = (pixels >= minPixels) & (np.bincount(component, weights=included, minlength=count) > 0)
+    perFootprint = np.bincount(component, weights=peaks, minlength=count).astype(np.int64)
+    numPeaks = int(np.maximum(perFootprint[keep], 1).sum())
+    if keep.all():
+        return runs, count, numPeaks
+    return runs.select(keep[component]), int(keep.sum()), numPeaks
 
 
 # Config and task ------------------------------------------------------------------------------------
@@ -480,11 +459,11 @@ class SourceDetectionTask(pipeBase.Task):
         """Pixels of the searched area whose smoothed mask has a ``statsMask`` plane (``stdev`` only)."""
         if self.config.thresholdType != "stdev":
             return None
-        bad = (mask.array & mask.getPlaneBitMask(list(self.config.statsMask))) != 0
-        if half == 0:
-            return bad
-        spread = dilateMask(bad, [half] * (half + 1))
-        return spread[half:-half, half:-half]
+        bad = runsOfMask(mask.array, mask.getPlaneBitMask(list(self.config.statsMask)))
+        height, width = mask.array.shape
+        if half > 0:
+            bad = growRuns(bad, np.full(half + 1, half), width)
+        return paintRuns(bad, (height - 2 * half, width - 2 * half), -half, -half)
 
     @staticmethod
     def setEdgeBits(maskedImage: MaskedImageF, goodBBox: Box2I, edgeBitmask: int) -> None:
@@ -518,25 +497,22 @@ class SourceDetectionTask(pipeBase.Task):
             raise ValueError(f"Variance must be > 0: {stdev * stdev} (thresholdType='variance')")
         return value * float(stdev)
 
-    def _above(self, smoothed: _Smoothed, level: float, positive: bool) -> np.ndarray:
-        """Pixels at or beyond ``level`` (sign by polarity); NaN pixels never are."""
-        image = smoothed.image
+    def _findPolarity(self, smoothed: _Smoothed, region: Box2I, level: float, positive: bool) -> _Found:
+        """Find the footprints of one polarity and count their peaks.
+
+        A pixel belongs to a footprint when it is at or beyond ``level``
+        (for ``pixel_stdev``: ``level`` times the square root of its smoothed
+        variance, in float32); NaN pixels never are.
+        """
+        variance = None
         if self.config.thresholdType == "pixel_stdev":
             assert smoothed.variance is not None
-            with np.errstate(invalid="ignore"):
-                cut = np.sqrt(smoothed.variance)
-            cut *= np.float32(level)
-            return image >= cut if positive else image <= -cut
-        return image >= np.float32(level) if positive else image <= np.float32(-level)
-
-    def _findPolarity(self, smoothed: _Smoothed, region: Box2I, level: float, positive: bool) -> _Found:
-        """Label the footprints of one polarity and count their peaks."""
-        above = self._above(smoothed, level, positive)
+            variance = smoothed.variance
         multiplier = self.config.includeThresholdMultiplier
-        include = None if multiplier == 1.0 else self._above(smoothed, level * multiplier, positive)
-        labels, count = _labelFootprints(above, include, self.config.minPixels)
-        peaks = _countPeaks(smoothed.image, labels, count, positive)
-        return _Found(labels=labels, count=count, numPeaks=peaks, bbox=smoothed.bbox, region=region)
+        includeLevel = None if multiplier == 1.0 else level * multiplier
+        runs, included, peaks = thresholdRuns(smoothed.image, variance, level, includeLevel, positive)
+        kept, count, numPeaks = _keptFootprints(runs, included, peaks, self.config.minPixels)
+        return _Found(runs=kept, count=count, numPeaks=numPeaks, bbox=smoothed.bbox, region=region)
 
     def applyThreshold(self, smoothed: _Smoothed, region: Box2I, factor: float = 1.0) -> pipeBase.Struct:
         """Find the footprints of each configured polarity in the searched area.
@@ -565,18 +541,20 @@ class SourceDetectionTask(pipeBase.Task):
             if found is None:
                 counts[polarity] = (0, 0)
                 continue
-            original = found.fullMask()
+            original = found.fullRuns()
             grown = original
             numFootprints = found.count
             if nGrow > 0 and found.count > 0:
-                grown = dilateMask(original, stencilHalfWidths(nGrow, self.config.isotropicGrow))
+                width = found.region.getWidth()
+                grown = growRuns(original, stencilHalfWidths(nGrow, self.config.isotropicGrow), width)
                 if self.config.combinedGrow:
                     # afw rebuilds the set from the union of the grown footprints.
-                    numFootprints = int(ndimage.label(grown, structure=_EIGHT_CONNECTED)[1])
-            bit = np.array(1 << mask.addMaskPlane(maskName)).astype(mask.array.dtype)
-            np.bitwise_or(mask.array, bit, out=mask.array, where=grown)
+                    numFootprints = runComponents(grown)[1]
+            orRuns(mask.array, grown, 1 << mask.addMaskPlane(maskName))
             kept = original if self.config.returnOriginalFootprints else grown
-            setattr(results, polarity, Footprints(kept, found.region, numFootprints, found.numPeaks))
+            shape = (found.region.getHeight(), found.region.getWidth())
+            footprints = Footprints(paintRuns(kept, shape), found.region, numFootprints, found.numPeaks)
+            setattr(results, polarity, footprints)
             counts[polarity] = (numFootprints, found.numPeaks)
 
         results.numPos, results.numPosPeaks = counts["positive"]
