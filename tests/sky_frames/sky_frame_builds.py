@@ -107,7 +107,9 @@ def frameErrors(frames: Mapping[int, np.ndarray], smoothOrder: int = 2) -> dict[
         cannot determine); ``afterSmooth``: the same with the smooth
         focal-plane basis of ``smoothOrder`` in place of ``c`` (what the
         joint construction cannot determine); ``smoothPatternRms``: the
-        pattern's RMS after removing the smooth basis.
+        pattern's RMS after removing the smooth basis;
+        ``afterConstantInterior``, ``afterSmoothInterior``: the same over the
+        bins off the detectors' edges.
     """
     detectors = sorted(frames)
     built = np.concatenate([frames[d].ravel() for d in detectors])
@@ -119,10 +121,15 @@ def frameErrors(frames: Mapping[int, np.ndarray], smoothOrder: int = 2) -> dict[
     x, y = np.concatenate(xs), np.concatenate(ys)
     smooth = ChebyshevBasis(smoothOrder, x.min(), x.max(), y.min(), y.max()).design(x, y)
 
-    def residualRms(columns: np.ndarray) -> float:
-        design = np.column_stack([truth, columns])
-        coefficients = np.linalg.lstsq(design, built, rcond=None)[0]
-        return float(np.sqrt(np.mean((built - design @ coefficients) ** 2)))
+    # Bins off each detector's edge: the edge bins of both constructions carry the shared
+    # object-masking step's edge effects.
+    interior = np.concatenate([_interiorBins(frames[d].shape).ravel() for d in detectors])
+
+    def residualRms(columns: np.ndarray, use: np.ndarray | None = None) -> float:
+        use = np.ones(truth.size, dtype=bool) if use is None else use
+        design = np.column_stack([truth, columns])[use]
+        coefficients = np.linalg.lstsq(design, built[use], rcond=None)[0]
+        return float(np.sqrt(np.mean((built[use] - design @ coefficients) ** 2)))
 
     smoothTruth = truth - smooth @ np.linalg.lstsq(smooth, truth, rcond=None)[0]
     return {
@@ -130,4 +137,13 @@ def frameErrors(frames: Mapping[int, np.ndarray], smoothOrder: int = 2) -> dict[
         "smoothPatternRms": float(np.sqrt(np.mean(smoothTruth**2))),
         "afterConstant": residualRms(np.ones((truth.size, 1))),
         "afterSmooth": residualRms(smooth),
+        "afterConstantInterior": residualRms(np.ones((truth.size, 1)), interior),
+        "afterSmoothInterior": residualRms(smooth, interior),
     }
+
+
+def _interiorBins(shape: tuple[int, int]) -> np.ndarray:
+    """True for the bins not on the grid's outer ring."""
+    inside = np.zeros(shape, dtype=bool)
+    inside[1:-1, 1:-1] = True
+    return inside

@@ -26,16 +26,21 @@ What the data cannot tell apart, and the conventions that fix it:
   ``T`` is in units of the mean input level (inputs divided by each visit's
   sky level give ``a`` near 1).
 
-The fit: a rank-1 start (the column median of the exposures x bins matrix,
-refined by power iteration that skips missing bins, as DES's PCA sky starts
-from the median image), then alternating least squares: the nuisance terms
-(``P_e`` and pistons) per exposure, the amplitudes, the template, the
-conventions above, and a clip of outlier bins against each exposure's robust
-residual scatter (re-judged every iteration, so a bin clipped early can come
-back).  Missing (NaN) bins have weight 0 throughout.  Exposures whose
-fractional residual RMS (over the bins kept, relative to the exposure's
-median level) exceeds ``rejectRms`` are dropped and the fit is redone without
-them, until none is rejected.
+The fit: DES's rank-1 start (the median of the level-normalised images, each
+first cleared of its own smooth background and pistons, and each exposure's
+amplitude on it; not the leading singular vector, which one exposure with a
+strong pattern of its own would capture), then a clip of outlier bins
+against that start, and rounds of alternating least squares (the nuisance
+terms, ``P_e`` and pistons, per exposure; the amplitudes; the template; the
+conventions above) run to convergence with the bins kept, each followed by a
+new clip, until the kept bins no longer change.  The clip is at ``clip``
+robust sigmas of the fractional residuals of all exposures pooled, and
+judges every finite bin, so a bin clipped early can come back.  Missing
+(NaN) bins have weight 0 throughout.  Exposures whose fractional residual RMS
+(the interquartile-range sigma of the residuals over the exposure's median
+level, over all its finite bins, clipped or not) exceeds ``rejectRms`` are
+dropped and the fit is redone without them, until none is rejected (at most
+``maxRejectRounds`` refits).
 
 Memory is a few ``(exposures, bins)`` float64 arrays; every step is
 vectorised over bins (the Python loops are over iterations and exposures).
@@ -76,7 +81,8 @@ class JointTemplateResult:
     kept : `numpy.ndarray`
         ``(exposures, bins)`` boolean: the bins the final fit used.
     iterations : `int`
-        Alternating least-squares iterations of the final fit.
+        Alternating least-squares iterations of the final fit (all clipping
+        rounds).
     """
 
     template: np.ndarray
@@ -107,30 +113,19 @@ def _rowMedians(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _robustSigmas(residuals: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Per row, the interquartile-range sigma of the weighted residuals."""
+    """Per row, the interquartile-range sigma of the weighted residuals (NaN for a row with none)."""
     masked = np.where(weights > 0, residuals, np.nan)
-    quartiles = np.nanpercentile(masked, [25.0, 75.0], axis=1)
-    return _IQR_TO_SIGMA * (quartiles[1] - quartiles[0])
+    out = np.full(residuals.shape[0], np.nan)
+    has = (weights > 0).any(axis=1)
+    quartiles = np.nanpercentile(masked[has], [25.0, 75.0], axis=1)
+    out[has] = _IQR_TO_SIGMA * (quartiles[1] - quartiles[0])
+    return out
 
 
-def _rank1Start(values: np.ndarray, weights: np.ndarray, nPower: int) -> tuple[np.ndarray, np.ndarray]:
-    """A rank-1 start ``a, T``: the median image, then weighted power iteration."""
-    masked = np.where(weights > 0, values, np.nan)
-    levels = _rowMedians(values, weights)
-    template = np.zeros(values.shape[1])
-    has = (weights > 0).any(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        template[has] = np.nanmedian(masked[:, has] / levels[:, None], axis=0)
-    template = np.where(np.isfinite(template), template, 0.0)
-    amplitudes = levels
-    zw = np.where(weights > 0, values, 0.0) * weights
-    for _ in range(nPower):
-        # Alternating rank-1 updates are the power iteration of the weighted matrix.
-        with np.errstate(invalid="ignore", divide="ignore"):
-            amplitudes = (zw @ template) / (weights @ template**2)
-            template = (amplitudes @ zw) / (amplitudes**2 @ weights)
-        template = np.where(np.isfinite(template), template, 0.0)
-    return amplitudes, template
+def _pooledSigma(residuals: np.ndarray, weights: np.ndarray) -> float:
+    """The interquartile-range sigma of all weighted residuals together."""
+    quartiles = np.percentile(residuals[weights > 0], [25.0, 75.0])
+    return float(_IQR_TO_SIGMA * (quartiles[1] - quartiles[0]))
 
 
 def _fitNuisance(
@@ -174,6 +169,38 @@ def _fitNuisance(
     return coefficients, pistons
 
 
+def _rank1Start(
+    values: np.ndarray,
+    weights: np.ndarray,
+    levels: np.ndarray,
+    smoothDesign: np.ndarray,
+    detectorIndex: np.ndarray,
+    nDetectors: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """DES's rank-1 start: a median image, and each exposure's amplitude on it.
+
+    Each exposure's own smooth background and pistons are fitted and removed
+    first (the sky-proportional detector offsets this removes come back into
+    the template through the piston convention), the rest divided by the
+    exposure's level, and the median taken over exposures.  A median rather
+    than the leading singular vector: one exposure with a strong pattern of
+    its own would capture the singular vector (the least-squares rank-1 fit)
+    but not the median.
+    """
+    z = np.where(weights > 0, values, 0.0)
+    coefficients, pistons = _fitNuisance(z, weights, smoothDesign, detectorIndex, nDetectors)
+    cleaned = z - coefficients @ smoothDesign.T - pistons[:, detectorIndex]
+    masked = np.where(weights > 0, cleaned, np.nan)
+    template = np.zeros(values.shape[1])
+    has = (weights > 0).any(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        template[has] = np.nanmedian(masked[:, has] / levels[:, None], axis=0)
+    template = np.where(np.isfinite(template), template, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        amplitudes = ((weights * cleaned) @ template) / (weights @ template**2)
+    return np.where(np.isfinite(amplitudes), amplitudes, 0.0), template, coefficients, pistons
+
+
 def _applyConventions(
     amplitudes: np.ndarray,
     template: np.ndarray,
@@ -210,6 +237,38 @@ def _applyConventions(
     template *= meanAmplitude
 
 
+def _modelOf(
+    amplitudes: np.ndarray,
+    template: np.ndarray,
+    coefficients: np.ndarray,
+    pistons: np.ndarray,
+    smoothDesign: np.ndarray,
+    detectorIndex: np.ndarray,
+) -> np.ndarray:
+    """The ``(exposures, bins)`` model (a bin with no template counts its template as 0)."""
+    return (
+        amplitudes[:, None] * np.where(np.isfinite(template), template, 0.0)[None, :]
+        + coefficients @ smoothDesign.T
+        + pistons[:, detectorIndex]
+    )
+
+
+def _clipMask(values: np.ndarray, model: np.ndarray, finite: np.ndarray, weights: np.ndarray,
+              levels: np.ndarray, clip: float) -> np.ndarray:
+    """The finite bins within ``clip`` pooled robust sigmas of the model (fractional residuals).
+
+    One sigma for all exposures: an exposure with a pattern of its own is
+    clipped where it departs, rather than judged against its own large
+    scatter.  A floor of 1e-9, so that noise-free data are not clipped on
+    rounding errors.  Every finite bin is judged, so a bin clipped against an
+    earlier model can come back.
+    """
+    fractional = np.where(finite, values - model, np.nan) / levels[:, None]
+    sigma = max(_pooledSigma(fractional, weights), 1e-9)
+    with np.errstate(invalid="ignore"):
+        return finite & (np.abs(fractional) <= clip * sigma)
+
+
 def _fitOnce(
     values: np.ndarray,
     finite: np.ndarray,
@@ -217,55 +276,47 @@ def _fitOnce(
     detectorIndex: np.ndarray,
     nDetectors: int,
     clip: float,
+    clipRounds: int,
     nIter: int,
     tolerance: float,
-    nPower: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    """One alternating least-squares fit of the exposures with any finite bin."""
-    nExposures = values.shape[0]
+    """One fit: the start, clipped against; then rounds of ALS to convergence, each followed by a clip."""
     active = finite.any(axis=1)
-    weights = finite.astype(np.float64)
     z = np.where(finite, values, 0.0)
-    levels = np.abs(_rowMedians(values, weights))
-    amplitudes, template = _rank1Start(values, weights, nPower)
-    amplitudes = np.where(active, amplitudes, 0.0)
-    coefficients = np.zeros((nExposures, smoothDesign.shape[1]))
-    pistons = np.zeros((nExposures, nDetectors))
-    iteration = 0
-    for iteration in range(1, nIter + 1):
-        previous = template.copy()
-        # A bin whose every value was clipped has no template; it counts as 0 until it comes back.
-        filled = np.where(np.isfinite(template), template, 0.0)
-        coefficients, pistons = _fitNuisance(
-            z - amplitudes[:, None] * filled[None, :], weights, smoothDesign, detectorIndex, nDetectors
-        )
-        cleaned = z - coefficients @ smoothDesign.T - pistons[:, detectorIndex]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            amplitudes = np.where(
-                active, ((weights * cleaned) @ filled) / np.maximum(weights @ filled**2, 1e-300), 0.0
-            )
-            template = ((amplitudes @ (weights * cleaned)) / (amplitudes**2 @ weights)).astype(np.float64)
-        _applyConventions(
-            amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex, active
-        )
-        model = (
-            amplitudes[:, None] * np.where(np.isfinite(template), template, 0.0)[None, :]
-            + coefficients @ smoothDesign.T
-            + pistons[:, detectorIndex]
-        )
-        residuals = np.where(finite, values - model, np.nan)
-        # A floor of 1e-9 of the level, so that noise-free data are not clipped on rounding errors.
-        sigmas = np.maximum(_robustSigmas(residuals, weights), 1e-9 * levels)
-        # Every finite bin is re-judged against the current model.
-        with np.errstate(invalid="ignore"):
-            keep = finite & (np.abs(residuals) <= clip * sigmas[:, None])
+    levels = np.abs(_rowMedians(values, finite.astype(np.float64)))
+    amplitudes, template, coefficients, pistons = _rank1Start(
+        values, finite.astype(np.float64), levels, smoothDesign, detectorIndex, nDetectors
+    )
+    model = _modelOf(amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex)
+    keep = _clipMask(values, model, finite, finite.astype(np.float64), levels, clip)
+    iterations = 0
+    for _ in range(clipRounds):
         weights = keep.astype(np.float64)
-        both = np.isfinite(template) & np.isfinite(previous)
-        change = np.max(np.abs(template[both] - previous[both]), initial=0.0)
-        if change <= tolerance * max(np.max(np.abs(template[both]), initial=0.0), 1e-300):
+        for _ in range(nIter):
+            iterations += 1
+            previous = template.copy()
+            # A bin whose every value is clipped has no template; it counts as 0 until it comes back.
+            filled = np.where(np.isfinite(template), template, 0.0)
+            coefficients, pistons = _fitNuisance(
+                z - amplitudes[:, None] * filled[None, :], weights, smoothDesign, detectorIndex, nDetectors
+            )
+            cleaned = z - coefficients @ smoothDesign.T - pistons[:, detectorIndex]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                amplitudes = np.where(
+                    active, ((weights * cleaned) @ filled) / np.maximum(weights @ filled**2, 1e-300), 0.0
+                )
+                template = (amplitudes @ (weights * cleaned)) / (amplitudes**2 @ weights)
+            _applyConventions(amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex, active)
+            both = np.isfinite(template) & np.isfinite(previous)
+            change = np.max(np.abs(template[both] - previous[both]), initial=0.0)
+            if change <= tolerance * max(np.max(np.abs(template[both]), initial=0.0), 1e-300):
+                break
+        model = _modelOf(amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex)
+        newKeep = _clipMask(values, model, finite, weights, levels, clip)
+        if np.array_equal(newKeep, keep):
             break
-    keptBins = weights > 0
-    return amplitudes, template, coefficients, pistons, keptBins, iteration
+        keep = newKeep
+    return amplitudes, template, coefficients, pistons, keep, iterations
 
 
 def fitJointTemplate(
@@ -274,11 +325,11 @@ def fitJointTemplate(
     detectorIndex: np.ndarray,
     *,
     clip: float = 4.0,
+    clipRounds: int = 4,
     nIter: int = 50,
     tolerance: float = 1e-10,
     rejectRms: float = 0.005,
     maxRejectRounds: int = 5,
-    nPower: int = 5,
 ) -> JointTemplateResult:
     """Fit ``z[e, b] = a[e] T[b] + P_e(b) + p[e, d_b]`` with outlier and exposure rejection.
 
@@ -292,20 +343,24 @@ def fitJointTemplate(
     detectorIndex : `numpy.ndarray`
         Detector (``0 .. detectors - 1``) of each bin.
     clip : `float`
-        Bins further than ``clip`` robust sigmas (per exposure) from the
-        model are left out of the next iteration.
+        Bins whose fractional residual is further than ``clip`` robust
+        sigmas (of all exposures' pooled) from the model are left out of the
+        next iteration.
+    clipRounds : `int`
+        Most clipping rounds (each after the alternating least squares has
+        converged with the bins kept by the previous clip; the first clip is
+        against the start).
     nIter : `int`
-        Most alternating least-squares iterations per fit.
+        Most alternating least-squares iterations per clipping round.
     tolerance : `float`
         Stop when the template changes by at most this fraction of its
         largest value.
     rejectRms : `float`
-        Exposures whose fractional residual RMS exceeds this are rejected
-        (DES's ``reject_rms``).
+        Exposures whose fractional residual RMS (robust: interquartile-range
+        sigma over all finite bins) exceeds this are rejected (DES's
+        ``reject_rms``).
     maxRejectRounds : `int`
         Most refits after rejections.
-    nPower : `int`
-        Power iterations of the rank-1 start.
 
     Returns
     -------
@@ -340,17 +395,13 @@ def fitJointTemplate(
         if use.sum() < 2:
             raise ValueError(f"{int(use.sum())} exposure(s) left to fit: a joint template needs two or more")
         amplitudes, template, coefficients, pistons, kept, iterations = _fitOnce(
-            values[use], finite[use], smoothDesign, detectorIndex, nDetectors, clip, nIter, tolerance, nPower
+            values[use], finite[use], smoothDesign, detectorIndex, nDetectors, clip, clipRounds, nIter, tolerance
         )
-        model = (
-            amplitudes[:, None] * np.where(np.isfinite(template), template, 0.0)[None, :]
-            + coefficients @ smoothDesign.T
-            + pistons[:, detectorIndex]
-        )
-        residuals = np.where(kept, values[use] - model, 0.0)
+        model = _modelOf(amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex)
+        # The robust scatter of every finite bin, kept or clipped: a pattern of the exposure's own
+        # counts in full, a few outlier bins do not.
         levels = np.abs(_rowMedians(values[use], finite[use].astype(np.float64)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rms = np.sqrt((residuals**2).sum(axis=1) / kept.sum(axis=1)) / levels
+        rms = _robustSigmas((values[use] - model) / levels[:, None], finite[use].astype(np.float64))
         fractionalRms[use] = rms
         newlyRejected = ~(rms <= rejectRms)
         if not newlyRejected.any():
