@@ -31,8 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "sky_frames"))
 
-from sky_frame_builds import buildFrames, frameErrors  # noqa: E402
-from sky_frame_visits import CAMERA  # noqa: E402
+from sky_frame_builds import buildFrames, frameErrors
+from sky_frame_visits import CAMERA
 
 DETECTORS = (0, 1, 2, 3)
 
@@ -46,7 +46,9 @@ def bowls(detector: int) -> np.ndarray:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--visits", type=int, default=20)
     parser.add_argument("--gradient", type=float, default=0.004, help="per mm, units of the level")
     parser.add_argument("--piston", type=float, default=0.003, help="sigma, units of the level")
@@ -67,7 +69,9 @@ def main() -> int:
         start = time.process_time()
         built = buildFrames(visits, DETECTORS, gradient, piston, extraVisits=extra)
         cpu = time.process_time() - start
-        rejected = [v for v, r in zip(built.jointSummary["visits"], built.jointSummary["rejected"], strict=True) if r]
+        rejected = [
+            v for v, r in zip(built.jointSummary["visits"], built.jointSummary["rejected"], strict=True) if r
+        ]
         for label, frames, note in (
             ("clipped mean", built.clippedMean, "n/a"),
             ("joint", built.joint, str(rejected)),

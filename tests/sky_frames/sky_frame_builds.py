@@ -115,7 +115,10 @@ def frameErrors(frames: Mapping[int, np.ndarray], smoothOrder: int = 2) -> dict[
     built = np.concatenate([frames[d].ravel() for d in detectors])
     truth = np.concatenate([truePatternBins(d, frames[d].shape).ravel() for d in detectors])
     xs, ys = zip(
-        *(binCentres(CAMERA[d], CAMERA[d].getBBox(), frames[d].shape[1], frames[d].shape[0]) for d in detectors),
+        *(
+            binCentres(CAMERA[d], CAMERA[d].getBBox(), frames[d].shape[1], frames[d].shape[0])
+            for d in detectors
+        ),
         strict=True,
     )
     x, y = np.concatenate(xs), np.concatenate(ys)

@@ -42,7 +42,11 @@ def bowl(detector: int) -> np.ndarray:
 def built() -> object:
     """Frames built both ways from visits with additive gradients and pistons, and one outlier."""
     return buildFrames(
-        VISITS, DETECTORS, gradient=0.004, piston=0.003, extraVisits={OUTLIER: {d: bowl(d) for d in DETECTORS}}
+        VISITS,
+        DETECTORS,
+        gradient=0.004,
+        piston=0.003,
+        extraVisits={OUTLIER: {d: bowl(d) for d in DETECTORS}},
     )
 
 
@@ -87,7 +91,7 @@ def test_frames_carry_the_cards_and_the_accepted_visits(built: object) -> None:
         inputVisits = [metadata.getScalar(f"CPP_INPUT_{i}") for i in range(len(VISITS) - 1)]
         assert OUTLIER not in inputVisits
         assert frame.getDetector() is CAMERA[detector]
-        model, image = skyFrameImage(SkyMeasurementTask(), frame, detector, bbox)
+        _model, image = skyFrameImage(SkyMeasurementTask(), frame, detector, bbox)
         assert image.getBBox() == bbox
     assert result.outputSummary["rejected"] == [visit == OUTLIER for visit in VISITS]
 
@@ -112,9 +116,9 @@ def test_noise_free_bins_give_the_pattern_off_the_smooth_terms_and_fill_empty_bi
     result = CpSkyJointCombineTask().run(inputs, CAMERA)
     bins = result.bins
     truth = np.concatenate([truePatternBins(d, (6, 8)).ravel() for d in DETECTORS])
-    smooth = np.polynomial.chebyshev.chebvander2d(
-        *_scaled(bins.focalPlaneX, bins.focalPlaneY), [2, 2]
-    )[:, [0, 1, 3, 2, 4, 6]]
+    smooth = np.polynomial.chebyshev.chebvander2d(*_scaled(bins.focalPlaneX, bins.focalPlaneY), [2, 2])[
+        :, [0, 1, 3, 2, 4, 6]
+    ]
     determined = np.isfinite(result.fit.template)
     expected = truth - smooth @ np.linalg.lstsq(smooth[determined], truth[determined], rcond=None)[0]
     scale = np.mean(1.0 + 0.05 * np.asarray(VISITS))
@@ -125,7 +129,9 @@ def test_noise_free_bins_give_the_pattern_off_the_smooth_terms_and_fill_empty_bi
 
 def _scaled(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Positions onto [-1, 1] over their own box."""
-    return (2 * x - (x.min() + x.max())) / (x.max() - x.min()), (2 * y - (y.min() + y.max())) / (y.max() - y.min())
+    return (2 * x - (x.min() + x.max())) / (x.max() - x.min()), (2 * y - (y.min() + y.max())) / (
+        y.max() - y.min()
+    )
 
 
 def test_stack_joint_bins_lays_out_visits_and_detectors() -> None:

@@ -33,7 +33,9 @@ def layout() -> tuple[np.ndarray, np.ndarray]:
 
 def truth(rng: np.random.Generator) -> dict[str, np.ndarray]:
     design, detectorIndex = layout()
-    template = rng.normal(0.0, 0.01, design.shape[0]) + 0.02 * (detectorIndex == 1)  # a sky-proportional offset
+    template = rng.normal(0.0, 0.01, design.shape[0]) + 0.02 * (
+        detectorIndex == 1
+    )  # a sky-proportional offset
     template -= design @ np.linalg.lstsq(design, template, rcond=None)[0]
     amplitudes = rng.uniform(0.7, 1.3, N_EXPOSURES)
     amplitudes /= amplitudes.mean()
@@ -43,15 +45,15 @@ def truth(rng: np.random.Generator) -> dict[str, np.ndarray]:
     coefficients = rng.normal(0.0, 0.05, (N_EXPOSURES, design.shape[1]))
     coefficients[:, 0] += 1.0 / design[0, 0]  # a level of about 1
     values = np.outer(amplitudes, template) + coefficients @ design.T + pistons[:, detectorIndex]
-    return dict(
-        design=design,
-        detectorIndex=detectorIndex,
-        template=template,
-        amplitudes=amplitudes,
-        pistons=pistons,
-        coefficients=coefficients,
-        values=values,
-    )
+    return {
+        "design": design,
+        "detectorIndex": detectorIndex,
+        "template": template,
+        "amplitudes": amplitudes,
+        "pistons": pistons,
+        "coefficients": coefficients,
+        "values": values,
+    }
 
 
 def test_noise_free_exposures_give_back_every_part() -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "stackJointBins",
 ]
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -104,7 +105,8 @@ class CpSkyBinConfig(PipelineTaskConfig, pipelineConnections=CpSkyBinConnections
 
     sky = pexConfig.ConfigurableField[SkyMeasurementConfig](
         target=SkyMeasurementTask,
-        doc="Sky measurement: ``sky.background`` sets the bins (32 px, MEANCLIP), as cpSkySubtractBackground's.",
+        doc="Sky measurement: ``sky.background`` sets the bins (32 px, MEANCLIP), as "
+        "cpSkySubtractBackground's.",
     )
 
 
@@ -212,22 +214,25 @@ class CpSkyJointCombineConfig(PipelineTaskConfig, pipelineConnections=CpSkyJoint
         doc="Visits whose residual RMS exceeds this fraction of their level are rejected and the "
         "template refitted without them (DES's reject_rms).",
     )
-    maxRejectRounds = pexConfig.Field[int](
-        dtype=int, default=5, doc="Most refits after rejecting visits."
-    )
+    maxRejectRounds = pexConfig.Field[int](dtype=int, default=5, doc="Most refits after rejecting visits.")
 
     def validate(self) -> None:
         super().validate()
-        checks = [
+        checks: list[tuple[pexConfig.Field[Any], bool, str]] = [
             (CpSkyJointCombineConfig.smoothOrder, self.smoothOrder >= 0, "must be >= 0"),
-            (CpSkyJointCombineConfig.clip, self.clip > 0, "must be positive"),
+            (CpSkyJointCombineConfig.clip, math.isfinite(self.clip) and self.clip > 0, "must be positive"),
             (CpSkyJointCombineConfig.nIter, self.nIter >= 1, "must be >= 1"),
-            (CpSkyJointCombineConfig.rejectRms, self.rejectRms > 0, "must be positive"),
+            (
+                CpSkyJointCombineConfig.rejectRms,
+                math.isfinite(self.rejectRms) and self.rejectRms > 0,
+                "must be positive",
+            ),
             (CpSkyJointCombineConfig.maxRejectRounds, self.maxRejectRounds >= 0, "must be >= 0"),
         ]
         for field, ok, message in checks:
             if not ok:
-                raise pexConfig.FieldValidationError(field, self, f"{field.name} {message}")
+                value = getattr(self, field.name)
+                raise pexConfig.FieldValidationError(field, self, f"{field.name} {message}, got {value!r}")
 
 
 @dataclass
@@ -358,7 +363,9 @@ class CpSkyJointCombineTask(PipelineTask):
             (int(ref.dataId["visit"]), int(ref.dataId["detector"])): backgroundListFrom(butlerQC.get(ref))
             for ref in inputRefs.inputBkgs
         }
-        outputs = self.run(inputBkgs, camera, physicalFilter=str(outputRefs.outputSummary.dataId["physical_filter"]))
+        outputs = self.run(
+            inputBkgs, camera, physicalFilter=str(outputRefs.outputSummary.dataId["physical_filter"])
+        )
         for ref in outputRefs.outputCalibs:
             frame = outputs.outputCalibs.get(int(ref.dataId["detector"]))
             if frame is not None:

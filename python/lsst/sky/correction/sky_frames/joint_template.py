@@ -156,9 +156,13 @@ def _fitNuisance(
         safe = np.where(wSum > 0, wSum, 1.0)
         rMean = np.bincount(detectorIndex, weights=w * r, minlength=nDetectors) / safe
         phi = smoothDesign[:, varying]
-        phiMean = np.stack(
-            [np.bincount(detectorIndex, weights=w * column, minlength=nDetectors) for column in phi.T], axis=1
-        ) / safe[:, None]
+        phiMean = (
+            np.stack(
+                [np.bincount(detectorIndex, weights=w * column, minlength=nDetectors) for column in phi.T],
+                axis=1,
+            )
+            / safe[:, None]
+        )
         sw = np.sqrt(w)
         phiTilde = (phi - phiMean[detectorIndex]) * sw[:, None]
         rTilde = (r - rMean[detectorIndex]) * sw
@@ -253,8 +257,14 @@ def _modelOf(
     )
 
 
-def _clipMask(values: np.ndarray, model: np.ndarray, finite: np.ndarray, weights: np.ndarray,
-              levels: np.ndarray, clip: float) -> np.ndarray:
+def _clipMask(
+    values: np.ndarray,
+    model: np.ndarray,
+    finite: np.ndarray,
+    weights: np.ndarray,
+    levels: np.ndarray,
+    clip: float,
+) -> np.ndarray:
     """The finite bins within ``clip`` pooled robust sigmas of the model (fractional residuals).
 
     One sigma for all exposures: an exposure with a pattern of its own is
@@ -306,7 +316,9 @@ def _fitOnce(
                     active, ((weights * cleaned) @ filled) / np.maximum(weights @ filled**2, 1e-300), 0.0
                 )
                 template = (amplitudes @ (weights * cleaned)) / (amplitudes**2 @ weights)
-            _applyConventions(amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex, active)
+            _applyConventions(
+                amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex, active
+            )
             both = np.isfinite(template) & np.isfinite(previous)
             change = np.max(np.abs(template[both] - previous[both]), initial=0.0)
             if change <= tolerance * max(np.max(np.abs(template[both]), initial=0.0), 1e-300):
@@ -380,7 +392,8 @@ def fitJointTemplate(
     nExposures, nBins = values.shape
     if smoothDesign.shape[0] != nBins or detectorIndex.shape != (nBins,):
         raise ValueError(
-            f"{nBins} bins, but a smooth design of {smoothDesign.shape} and {detectorIndex.shape} detector indices"
+            f"{nBins} bins, but a smooth design of {smoothDesign.shape} and "
+            f"{detectorIndex.shape} detector indices"
         )
     if not np.all(smoothDesign == smoothDesign[:1], axis=0).any():
         raise ValueError("the smooth basis needs a constant column")
@@ -395,7 +408,15 @@ def fitJointTemplate(
         if use.sum() < 2:
             raise ValueError(f"{int(use.sum())} exposure(s) left to fit: a joint template needs two or more")
         amplitudes, template, coefficients, pistons, kept, iterations = _fitOnce(
-            values[use], finite[use], smoothDesign, detectorIndex, nDetectors, clip, clipRounds, nIter, tolerance
+            values[use],
+            finite[use],
+            smoothDesign,
+            detectorIndex,
+            nDetectors,
+            clip,
+            clipRounds,
+            nIter,
+            tolerance,
         )
         model = _modelOf(amplitudes, template, coefficients, pistons, smoothDesign, detectorIndex)
         # The robust scatter of every finite bin, kept or clipped: a pattern of the exposure's own
