@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lsst.sky.correction.afwlite.cameraGeom import FOCAL_PLANE, PIXELS
 from lsst.sky.correction.afwlite.image import ExposureF
 from lsst.sky.correction.afwlite.math import BackgroundList
 from lsst.sky.correction.testing import makeConstantBackground, makeTinyCamera
@@ -62,10 +63,36 @@ def focalPlaneMean(detectors: Sequence[int] = tuple(PATTERN_COEFFICIENTS)) -> fl
     return float(np.mean([pattern(detectorId).mean() for detectorId in detectors]))
 
 
+def additiveSky(visit: int, detectorId: int, gradient: float, piston: float) -> np.ndarray:
+    """A visit's additive sky on a detector: a focal-plane gradient plus a detector piston.
+
+    The gradient has a random direction per visit and rises by ``gradient``
+    times the visit's level per mm of focal plane; the piston is drawn from
+    ``N(0, (piston * level)**2)`` per visit and detector.  Neither follows the
+    amplitude, so neither belongs in a sky frame.
+    """
+    rng = np.random.default_rng(5000 + visit)
+    angle = rng.uniform(0.0, 2.0 * np.pi)
+    pistons = rng.normal(0.0, piston, len(PATTERN_COEFFICIENTS))
+    detector = CAMERA[detectorId]
+    bbox = detector.getBBox()
+    yy, xx = np.mgrid[0 : bbox.getHeight(), 0 : bbox.getWidth()].astype(float)
+    fpX, fpY = detector.getTransform(PIXELS, FOCAL_PLANE).applyForward((xx.ravel(), yy.ravel()))
+    along = np.cos(angle) * np.asarray(fpX) + np.sin(angle) * np.asarray(fpY)
+    level = amplitude(visit)
+    return level * (gradient * along.reshape(xx.shape) + pistons[detectorId])
+
+
 def visitDatasets(
-    visit: int, detectors: Sequence[int] = tuple(PATTERN_COEFFICIENTS)
+    visit: int,
+    detectors: Sequence[int] = tuple(PATTERN_COEFFICIENTS),
+    gradient: float = 0.0,
+    piston: float = 0.0,
 ) -> tuple[dict[int, ExposureF], dict[int, BackgroundList]]:
-    """The calexps and calexpBackgrounds of one visit's ``detectors``, by detector."""
+    """The calexps and calexpBackgrounds of one visit's ``detectors``, by detector.
+
+    ``gradient`` and ``piston`` add `additiveSky` (none by default).
+    """
     rng = np.random.default_rng(1000 + visit)
     level = amplitude(visit)
     calexps, backgrounds = {}, {}
@@ -73,7 +100,10 @@ def visitDatasets(
         bbox = CAMERA[detectorId].getBBox()
         calexp = ExposureF(bbox)
         noise = rng.normal(0.0, RELATIVE_NOISE * level, (bbox.getHeight(), bbox.getWidth()))
-        calexp.image.array[:] = (level * pattern(detectorId) + noise).astype(np.float32)
+        image = level * pattern(detectorId) + noise
+        if gradient or piston:
+            image += additiveSky(visit, detectorId, gradient, piston)
+        calexp.image.array[:] = image.astype(np.float32)
         calexp.variance.array[:] = (RELATIVE_NOISE * level) ** 2
         calexp.setDetector(CAMERA[detectorId])
         calexps[detectorId] = calexp

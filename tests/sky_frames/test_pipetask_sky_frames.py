@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from butler_support import BIN, FILTER, INSTRUMENT, PIPETASK_ENV, ROOT, TINY_CONFIG
 from click.testing import CliRunner
+from sky_frame_builds import frameErrors
 from sky_frame_visits import BUILDER_CONFIG, CAMERA, amplitude, focalPlaneMean, pattern, visitDatasets
 
 from lsst.daf.butler import Butler
@@ -156,3 +157,53 @@ def test_certified_frames_are_what_skycorr_used(repo: Path) -> None:
     # object masking's EDGE pixels shift the bin means, enter skyCorr's 4 x 4 samples; the interior
     # matches within 2 %, test_built_frames_match_the_pattern).
     assert metadata["skyCorr"]["skyFrameScale"] == pytest.approx(amplitude(CORRECTED_VISIT), rel=0.05)
+
+
+JOINT = "u/test/skyFramesJoint"
+
+
+@pytest.fixture(scope="module")
+def jointRepo(repo: Path) -> Path:
+    """SkyFrameJoint.yaml's last two steps on the built repository's masked images and scales.
+
+    With two detectors, the joint fit's smooth background is of order 1 (an
+    order-2 polynomial would take most of the two planes).
+    """
+    pipetask(
+        "run",
+        "-b",
+        str(repo),
+        "-i",
+        f"{BUILT},{INSTRUMENT}/defaults",
+        "-o",
+        JOINT,
+        "-p",
+        str(ROOT / "pipelines" / "SkyFrameJoint.yaml") + "#cpSkyBin,cpSkyJointCombine",
+        "-c",
+        "cpSkyJointCombine:smoothOrder=1",
+        "-d",
+        f"instrument='{INSTRUMENT}'",
+        "--register-dataset-types",
+    )
+    return repo
+
+
+def test_joint_pipeline_writes_a_frame_per_detector(jointRepo: Path) -> None:
+    butler = Butler.from_config(str(jointRepo), collections=JOINT)
+    summary = butler.get("cpSkyJointSummary", instrument=INSTRUMENT, physical_filter=FILTER)
+    assert summary["visits"] == list(VISITS)
+    assert not any(summary["rejected"])
+    frames = {}
+    for detectorId in DETECTORS:
+        detector = CAMERA[detectorId]
+        sky = butler.get("sky", instrument=INSTRUMENT, physical_filter=FILTER, detector=detectorId)
+        metadata = sky.getMetadata()
+        assert metadata.getScalar("SKYMETH") == "joint"
+        assert metadata.getScalar("CALIB_NINPUTS") == len(VISITS)
+        _, image = skyFrameImage(SkyMeasurementTask(), sky, detectorId, detector.getBBox())
+        assert image.getBBox() == detector.getBBox()
+        frames[detectorId] = sky.image.array.astype(np.float64)
+    # Against the true pattern's bins, up to a scale and the order-1 polynomial, off the edge bins
+    # (measured with the run()-level equivalent: 1.7 %).
+    errors = frameErrors(frames, smoothOrder=1)
+    assert errors["afterSmoothInterior"] < 0.05 * errors["smoothPatternRms"]

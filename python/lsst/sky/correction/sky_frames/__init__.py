@@ -13,9 +13,18 @@ Four PipelineTasks, with the reference's names, config fields and defaults
    combined with a clipped mean, empty bins set to the median; written as the
    ``sky`` calibration that `~lsst.sky.correction.SkyCorrectionTask` reads.
 
+Or, beyond the reference (``pipelines/SkyFrameJoint.yaml``), steps 3 and 4
+replaced by `CpSkyBinTask` (visit, detector: the masked image over the
+scale, binned, its large-scale background kept) and
+`CpSkyJointCombineTask` (physical_filter: one template fitted to all visits
+and detectors with per-visit amplitudes, smooth backgrounds and detector
+pistons, `fitJointTemplate`; poorly described visits rejected).
+
 docs/sky_frames.md describes the pipeline and how to certify its output.
 """
 
 from .config import *
 from .connections import *
 from .tasks import *
+from .joint_combine import *
+from .joint_template import *
