@@ -23,6 +23,8 @@ from __future__ import annotations
 
 __all__ = ["clipSums", "gatherBoxes", "gatherUsable", "selectRanks", "usableMoments"]
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
@@ -39,7 +41,7 @@ _WIDE_DIGIT_GROUP = 1 << 16
 
 @njit(nogil=True, cache=True, fastmath=False)
 def _isUsable(value: float, filterFinite: bool) -> bool:  # pragma: no cover - compiled
-    return (not filterFinite) or abs(np.float64(value)) < _FLOAT32_OVERFLOW
+    return (not filterFinite) or bool(abs(np.float64(value)) < _FLOAT32_OVERFLOW)
 
 
 @njit(nogil=True, cache=True, fastmath=False)
@@ -58,7 +60,7 @@ def _gatherUsableCompiled(
     orMask = np.zeros(nGroups, dtype=np.int64)
     used = 0
     for group in range(nGroups):
-        bits = 0
+        bits = np.int64(0)
         for index in range(offsets[group], offsets[group + 1]):
             value = flat[index]
             if (not hasGood or good[index]) and _isUsable(value, filterFinite):
@@ -469,9 +471,9 @@ def _selectRanksCompiled(
     return keys, orderable
 
 
-def selectRanks(values: np.ndarray, offsets: np.ndarray, fractions: np.ndarray) -> tuple[
-    np.ndarray, np.ndarray, np.ndarray
-]:
+def selectRanks(
+    values: np.ndarray, offsets: np.ndarray, fractions: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The values around each fraction's position among each group's sorted non-NaN values.
 
     For ``n`` non-NaN values in a group and a fraction ``f``, the position
@@ -498,6 +500,7 @@ def selectRanks(values: np.ndarray, offsets: np.ndarray, fractions: np.ndarray) 
         int64 number of non-NaN values per group.
     """
     values = np.ascontiguousarray(values)
+    unsigned: type[np.unsignedinteger[Any]]
     if values.dtype == np.float32:
         unsigned, nBits = np.uint32, 32
     elif values.dtype == np.float64:
@@ -506,7 +509,11 @@ def selectRanks(values: np.ndarray, offsets: np.ndarray, fractions: np.ndarray) 
         raise TypeError(f"selectRanks: values must be float32 or float64, got {values.dtype}")
     fractions = np.ascontiguousarray(fractions, dtype=np.float64)
     keys, orderable = _selectRanksCompiled(
-        values.view(unsigned), nBits, np.ascontiguousarray(offsets, dtype=np.int64), fractions, _WIDE_DIGIT_GROUP
+        values.view(unsigned),
+        nBits,
+        np.ascontiguousarray(offsets, dtype=np.int64),
+        fractions,
+        _WIDE_DIGIT_GROUP,
     )
     # Undo the key transform: a set top bit marks a non-negative value.
     signBit = np.uint64(1) << np.uint64(nBits - 1)
@@ -542,7 +549,7 @@ def _clipSumsCompiled(
             d3 = np.float64(buffer[index + 3]) - c
             # NaN values, centres and widths fail the test.
             k0, k1, k2, k3 = abs(d0) <= w, abs(d1) <= w, abs(d2) <= w, abs(d3) <= w
-            n += np.int64(k0) + np.int64(k1) + np.int64(k2) + np.int64(k3)
+            n += int(k0) + int(k1) + int(k2) + int(k3)
             d0 = d0 if k0 else 0.0
             d1 = d1 if k1 else 0.0
             d2 = d2 if k2 else 0.0

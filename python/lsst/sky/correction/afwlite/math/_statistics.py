@@ -52,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._unsupported import notImplemented
 from ..image import ImageBase, Mask, MaskedImageF
@@ -475,10 +476,10 @@ def computeBoxStatistics(
     image: np.ndarray,
     maskBits: np.ndarray | None,
     andMask: int,
-    x0: np.ndarray,
-    y0: np.ndarray,
-    widths: np.ndarray,
-    heights: np.ndarray,
+    x0: ArrayLike,
+    y0: ArrayLike,
+    widths: ArrayLike,
+    heights: ArrayLike,
     flags: int,
     sctrl: StatisticsControl | None = None,
 ) -> GroupStatistics:
@@ -497,7 +498,7 @@ def computeBoxStatistics(
         of ``image``'s shape; `None` excludes nothing.
     andMask : `int`
         Bits of ``maskBits`` that exclude a pixel (ignored without ``maskBits``).
-    x0, y0, widths, heights : `numpy.ndarray`
+    x0, y0, widths, heights : array-like of `int`
         Box ``k`` is ``image[y0[k]:y0[k] + heights[k], x0[k]:x0[k] + widths[k]]``
         (LOCAL indices); boxes may overlap and must lie inside the image.
     flags : `int`
@@ -532,23 +533,27 @@ def computeBoxStatistics(
             )
         if not (maskBits.dtype == np.bool_ or np.issubdtype(maskBits.dtype, np.integer)):
             raise TypeError(f"computeBoxStatistics: maskBits must hold integer bits, got {maskBits.dtype}")
-    x0, y0, widths, heights = (np.asarray(a, dtype=np.int64).reshape(-1) for a in (x0, y0, widths, heights))
-    if not x0.size == y0.size == widths.size == heights.size:
+    left, bottom, boxWidths, boxHeights = (
+        np.asarray(a, dtype=np.int64).reshape(-1) for a in (x0, y0, widths, heights)
+    )
+    if not left.size == bottom.size == boxWidths.size == boxHeights.size:
         raise InvalidParameterError("computeBoxStatistics: x0, y0, widths and heights differ in length")
     height, width = image.shape
-    if x0.size and (
-        (x0 < 0).any()
-        or (y0 < 0).any()
-        or (widths < 0).any()
-        or (heights < 0).any()
-        or (x0 + widths > width).any()
-        or (y0 + heights > height).any()
+    if left.size and (
+        (left < 0).any()
+        or (bottom < 0).any()
+        or (boxWidths < 0).any()
+        or (boxHeights < 0).any()
+        or (left + boxWidths > width).any()
+        or (bottom + boxHeights > height).any()
     ):
         raise InvalidParameterError(f"computeBoxStatistics: boxes must lie inside the {width}x{height} image")
-    buffer, offsets = gatherBoxes(image, maskBits, andMask, sctrl.getNanSafe(), x0, y0, widths, heights)
+    buffer, offsets = gatherBoxes(
+        image, maskBits, andMask, sctrl.getNanSafe(), left, bottom, boxWidths, boxHeights
+    )
     if not sctrl.getNanSafe() and flags & (Property.MIN | Property.MAX):
         _refuseNonFiniteExtremes(buffer)
-    return _usableStatistics(buffer, offsets, None, False, flags, sctrl, widths * heights, None)
+    return _usableStatistics(buffer, offsets, None, False, flags, sctrl, boxWidths * boxHeights, None)
 
 
 def _refuseNonFiniteExtremes(usableValues: np.ndarray) -> None:
@@ -575,7 +580,7 @@ def _usableStatistics(
     total: np.ndarray,
     orMask: np.ndarray | None,
 ) -> GroupStatistics:
-    """afw's statistics of groups held flat (group ``g`` is ``flat[offsets[g]:offsets[g + 1]]``).
+    """The afw statistics of groups held flat (group ``g`` is ``flat[offsets[g]:offsets[g + 1]]``).
 
     Entries are usable where ``good`` holds (everywhere when `None`) and,
     with ``filterFinite``, where they are finite once cast to float.  The
