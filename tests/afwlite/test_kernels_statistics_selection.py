@@ -61,6 +61,7 @@ def awkward_values(rng: np.random.Generator, size: int, dtype: type) -> np.ndarr
     [
         [0, 1, 2, 3, 5, 17, 1000],  # empty, single-value and tiny groups
         [70_000, 3, 65_536, 65_535],  # the wide-digit path and its edge
+        [600_000, 300_000],  # the 20-bit and 18-bit first digits
         [200, 200, 200],
     ],
 )
@@ -73,6 +74,24 @@ def test_select_ranks_equal_sorted_values(dtype: type, sizes: list[int]) -> None
     fractions = np.array([0.0, 0.1, 0.25, 0.5, 0.75, 1.0])
     low, high, counts = selectRanks(values, offsets, fractions)
     expectedLow, expectedHigh, expectedCounts = sorted_ranks(values, offsets, fractions)
+    np.testing.assert_array_equal(counts, expectedCounts)
+    np.testing.assert_array_equal(low, expectedLow)
+    np.testing.assert_array_equal(high, expectedHigh)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spread", [0.2, 1e6])
+def test_select_ranks_of_bunched_values(dtype: type, spread: float) -> None:
+    # Values bunched in a few first-digit bins take the branchless second
+    # pass; with infinities among the wanted ranks (the extreme quartiles
+    # of half-infinite data) the NaN-safe pass is kept.
+    rng = np.random.default_rng(21)
+    values = rng.normal(1000.0, spread, 700_000).astype(dtype)
+    values[::3] = np.inf if spread > 1 else values[::3]
+    values[1::5] = np.nan
+    offsets = np.array([0, values.size])
+    low, high, counts = selectRanks(values, offsets, FRACTIONS)
+    expectedLow, expectedHigh, expectedCounts = sorted_ranks(values, offsets, FRACTIONS)
     np.testing.assert_array_equal(counts, expectedCounts)
     np.testing.assert_array_equal(low, expectedLow)
     np.testing.assert_array_equal(high, expectedHigh)
