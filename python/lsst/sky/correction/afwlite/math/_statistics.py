@@ -9,8 +9,9 @@ cells of an image in one call.
 
 The reductions are compiled kernels (`._kernels_statistics`) over the groups
 held flat: sums are accumulated in float64 in pixel order, as afw's double
-accumulators do; the quartiles are selected exactly without sorting; each
-clipping pass is one sweep over a compact copy of the usable values.
+accumulators do (into four interleaved partial sums); the quartiles are
+selected exactly without sorting; each clipping pass is one sweep over a
+compact copy of the usable values.
 `computeBoxStatistics` runs the same algorithm on boxes of a 2-d image
 without first copying them into padded rows.
 """
