@@ -483,15 +483,17 @@ class SourceDetectionTask(pipeBase.Task):
         if thresholdType in ("value", "pixel_stdev"):
             return value
         if thresholdType == "stdev":
-            good = None if smoothed.statsBad is None else ~smoothed.statsBad.reshape(1, -1)
-            stdev = afwMath.computeGroupStatistics(
-                smoothed.image.reshape(1, -1), good, afwMath.STDEVCLIP, afwMath.StatisticsControl()
+            # One box covering the image, read in place: statsBad excludes pixels.
+            height, width = smoothed.image.shape
+            stdev = afwMath.computeBoxStatistics(
+                smoothed.image, smoothed.statsBad, 1, 0, 0, width, height, afwMath.STDEVCLIP
             ).getValue(afwMath.STDEVCLIP)[0]
             return value * float(stdev)
         # "variance": afw's Threshold takes the clipped variance of the whole
         # searched image (no mask) and multiplies the value by its square root.
-        stdev = afwMath.computeGroupStatistics(
-            smoothed.image.reshape(1, -1), None, afwMath.STDEVCLIP, afwMath.StatisticsControl()
+        height, width = smoothed.image.shape
+        stdev = afwMath.computeBoxStatistics(
+            smoothed.image, None, 0, 0, 0, width, height, afwMath.STDEVCLIP
         ).getValue(afwMath.STDEVCLIP)[0]
         if not stdev * stdev > 0:
             raise ValueError(f"Variance must be > 0: {stdev * stdev} (thresholdType='variance')")

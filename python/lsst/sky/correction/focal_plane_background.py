@@ -28,7 +28,6 @@ __all__ = [
 
 import logging
 import math
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -50,7 +49,7 @@ from .afwlite.math import (
     InvalidParameterError,
     StatisticsControl,
     WarpingControl,
-    computeGroupStatistics,
+    computeBoxStatistics,
     lookupMaxInterpStyle,
     makeInterpolate,
     stringToInterpStyle,
@@ -58,15 +57,6 @@ from .afwlite.math import (
 )
 
 _log = logging.getLogger(__name__)
-
-# Pixel entries per batch of superpixel boxes handed to computeGroupStatistics:
-# 4 Mi entries keep the gathered float32 values and their sorted copy at
-# 16 MiB each.  A single box larger than this is measured on its own.
-_BATCH_ENTRIES = 1 << 22
-
-# Boxes are batched by shape in buckets 2**(1/16) (about 4.4%) wide on each
-# axis, so the padding of a batch costs at most about 9% extra entries.
-_SHAPE_BUCKETS_PER_OCTAVE = 16
 
 # Interpolation styles a focal-plane model can use (the config also allows "NONE").
 _FOCAL_PLANE_STYLES = ("CONSTANT", "LINEAR", "NATURAL_SPLINE", "AKIMA_SPLINE")
@@ -306,63 +296,6 @@ def smoothArray(array: np.ndarray, bad: np.ndarray, sigma: float) -> np.ndarray:
 # Measuring superpixel boxes ----------------------------------------------------------------------
 
 
-def _shapeBatches(heights: np.ndarray, widths: np.ndarray) -> Iterator[np.ndarray]:
-    """Indices of boxes to measure together: similar shapes, bounded size.
-
-    Boxes are grouped by shape buckets (so the padding to the largest shape
-    of a group stays small) and each group is split into batches of at most
-    `_BATCH_ENTRIES` padded entries.
-    """
-    buckets = np.stack(
-        (
-            np.ceil(_SHAPE_BUCKETS_PER_OCTAVE * np.log2(heights)),
-            np.ceil(_SHAPE_BUCKETS_PER_OCTAVE * np.log2(widths)),
-        ),
-        axis=1,
-    )
-    _, group = np.unique(buckets, axis=0, return_inverse=True)
-    order = np.argsort(group.reshape(-1), kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(group.reshape(-1)[order]) != 0])
-    for members in np.split(order, starts[1:]):
-        padded = int(heights[members].max()) * int(widths[members].max())
-        perBatch = max(1, _BATCH_ENTRIES // padded)
-        for start in range(0, members.size, perBatch):
-            yield members[start : start + perBatch]
-
-
-def _gatherBoxes(
-    image: np.ndarray,
-    bad: np.ndarray,
-    x0: np.ndarray,
-    y0: np.ndarray,
-    widths: np.ndarray,
-    heights: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Copy boxes of pixels into rows of a padded ``(nBoxes, nEntries)`` array.
-
-    Returns the values and whether each entry is usable (inside its box and
-    not bad).  Box ``k`` is ``image[y0:y0+h, x0:x0+w]`` (LOCAL indices).
-    """
-    if x0.size == 1:
-        rows = slice(int(y0[0]), int(y0[0] + heights[0]))
-        cols = slice(int(x0[0]), int(x0[0] + widths[0]))
-        return image[rows, cols].reshape(1, -1), ~bad[rows, cols].reshape(1, -1)
-    height, width = int(heights.max()), int(widths.max())
-    rowOffsets, colOffsets = np.arange(height), np.arange(width)
-    # Padding entries repeat the box's last row or column (so indices stay
-    # valid) and are marked unusable.
-    rows = y0[:, np.newaxis] + np.minimum(rowOffsets, heights[:, np.newaxis] - 1)
-    cols = x0[:, np.newaxis] + np.minimum(colOffsets, widths[:, np.newaxis] - 1)
-    inBox = (rowOffsets < heights[:, np.newaxis])[:, :, np.newaxis] & (colOffsets < widths[:, np.newaxis])[
-        :, np.newaxis, :
-    ]
-    index = (rows[:, :, np.newaxis], cols[:, np.newaxis, :])
-    values = image[index].reshape(x0.size, -1)
-    usable = inBox
-    usable &= ~bad[index]
-    return values, usable.reshape(x0.size, -1)
-
-
 def _measureBoxes(
     image: np.ndarray, bad: np.ndarray, x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -372,17 +305,10 @@ def _measureBoxes(
     differ in size and overlap.  Statistics are afw's defaults (3 sigma,
     3 iterations), NaN-safe, over the pixels not flagged in ``bad``.
     """
-    widths, heights = x1 - x0 + 1, y1 - y0 + 1
-    mean = np.empty(x0.size)
-    count = np.empty(x0.size)
     sctrl = StatisticsControl()
     sctrl.setNanSafe(True)
-    for batch in _shapeBatches(heights, widths):
-        values, usable = _gatherBoxes(image, bad, x0[batch], y0[batch], widths[batch], heights[batch])
-        stats = computeGroupStatistics(values, usable, MEANCLIP | NPOINT, sctrl)
-        mean[batch] = stats.getValue(MEANCLIP)
-        count[batch] = stats.getValue(NPOINT)
-    return mean, count
+    stats = computeBoxStatistics(image, bad, 1, x0, y0, x1 - x0 + 1, y1 - y0 + 1, MEANCLIP | NPOINT, sctrl)
+    return stats.getValue(MEANCLIP), stats.getValue(NPOINT)
 
 
 class FocalPlaneBackground:

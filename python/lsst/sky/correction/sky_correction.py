@@ -77,6 +77,7 @@ from .afwlite.geom import Box2I
 from .afwlite.image import ExposureF, ImageF, Mask
 from .afwlite.math import BackgroundList, binImage
 from .afwlite.math._kernels import blockOr
+from .afwlite.math._kernels_statistics import selectRanks
 from .errors import NoUsableBackgroundSuperpixelsError
 from .focal_plane_background import FocalPlaneBackground, FocalPlaneBackgroundConfig
 from .joint_fit import (
@@ -1056,23 +1057,20 @@ def _badPixels(mask: Mask, names: Sequence[str]) -> np.ndarray:
 
 
 def _nanPercentiles(values: np.ndarray, percents: Sequence[float]) -> list[float]:
-    """``np.nanpercentile(values, percents)`` (linear interpolation) from one sort.
+    """``np.nanpercentile(values, percents)`` (linear interpolation), without sorting.
 
-    numpy's selection runs once per percentile over the whole detector; one
-    vectorised sort is several times faster here.
+    The two values around each position are selected exactly among the
+    non-NaN values (`selectRanks`), then interpolated.
     """
-    ordered = np.sort(values, axis=None)  # NaN sorts last
-    count = ordered.size - int(np.count_nonzero(np.isnan(ordered)))
-    if count == 0:
+    flat = values.reshape(-1)
+    fractions = np.asarray(percents, dtype=np.float64) / 100
+    low, high, count = selectRanks(flat, np.array([0, flat.size]), fractions)
+    if count[0] == 0:
         return [math.nan] * len(percents)
     results = []
-    for percent in percents:
-        position = percent / 100 * (count - 1)
-        low = int(position)
-        high = min(low + 1, count - 1)
-        fraction = position - low
-        lowValue, highValue = float(ordered[low]), float(ordered[high])
-        results.append(lowValue + (highValue - lowValue) * fraction)
+    for fraction, lowValue, highValue in zip(fractions, low[0], high[0], strict=True):
+        position = fraction * (count[0] - 1)
+        results.append(float(lowValue + (highValue - lowValue) * (position - int(position))))
     return results
 
 

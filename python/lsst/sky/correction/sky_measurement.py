@@ -45,7 +45,7 @@ from .afwlite.math import (
     BackgroundMI,
     InvalidParameterError,
     StatisticsControl,
-    computeGroupStatistics,
+    computeBoxStatistics,
     makeBackground,
     stringToInterpStyle,
     stringToStatisticsProperty,
@@ -182,38 +182,6 @@ def _sampleLimits(length: int, nSamples: int) -> np.ndarray:
     """Box edges along one axis: ``min(nSamples, length)`` boxes tiling ``[0, length)``."""
     count = min(nSamples, length)
     return np.linspace(0, length, count + 1, dtype=int)
-
-
-def _gatherBoxes(array: np.ndarray, xLimits: np.ndarray, yLimits: np.ndarray) -> np.ndarray:
-    """Copy the boxes of ``array`` into rows of an ``(nx * ny, hMax * wMax)`` array.
-
-    Row ``xIndex * ny + yIndex`` holds box ``(xIndex, yIndex)`` (x outer, y
-    inner, the reference's sample order), row-major within the box.  Boxes
-    narrower or lower than the largest are padded by repeating their last
-    column or row; `_boxMembership` says which entries are real.
-    """
-    nx, ny = len(xLimits) - 1, len(yLimits) - 1
-    widths, heights = np.diff(xLimits), np.diff(yLimits)
-    wMax, hMax = int(widths.max()), int(heights.max())
-    if np.all(widths == wMax) and np.all(heights == hMax):
-        # Equal boxes tile the array exactly: one reshape and one copy.
-        blocks = array.reshape(ny, hMax, nx, wMax)
-    else:
-        columns = np.minimum(xLimits[:-1, np.newaxis] + np.arange(wMax), xLimits[1:, np.newaxis] - 1)
-        rows = np.minimum(yLimits[:-1, np.newaxis] + np.arange(hMax), yLimits[1:, np.newaxis] - 1)
-        # Whole rows first, then columns: two takes beat one broadcast fancy index.
-        picked = np.take(np.take(array, rows.reshape(-1), axis=0), columns.reshape(-1), axis=1)
-        blocks = picked.reshape(ny, hMax, nx, wMax)
-    return blocks.transpose(2, 0, 1, 3).reshape(nx * ny, hMax * wMax)
-
-
-def _boxMembership(xLimits: np.ndarray, yLimits: np.ndarray) -> np.ndarray:
-    """Which entries of `_gatherBoxes`' rows are real pixels (not padding)."""
-    widths, heights = np.diff(xLimits), np.diff(yLimits)
-    xInside = np.arange(int(widths.max())) < widths[:, np.newaxis]  # (nx, wMax)
-    yInside = np.arange(int(heights.max())) < heights[:, np.newaxis]  # (ny, hMax)
-    inside = xInside[:, np.newaxis, np.newaxis, :] & yInside[np.newaxis, :, :, np.newaxis]
-    return inside.reshape(len(widths) * len(heights), -1)
 
 
 class SkyMeasurementTask(Task):
@@ -448,11 +416,12 @@ class SkyMeasurementTask(Task):
         stats = self.config.stats
         statistic = stringToStatisticsProperty(stats.statistic)
         sctrl = StatisticsControl(stats.clip, stats.nIter)
-        inside = _boxMembership(xLimits, yLimits)
-
-        good = inside & ~_gatherBoxes(bad, xLimits, yLimits)
-        imageStats = computeGroupStatistics(_gatherBoxes(image, xLimits, yLimits), good, statistic, sctrl)
-        skyStats = computeGroupStatistics(_gatherBoxes(skyImage, xLimits, yLimits), inside, statistic, sctrl)
+        # Boxes x outer, y inner: sample xIndex * ny + yIndex.
+        x0, y0 = np.meshgrid(xLimits[:-1], yLimits[:-1], indexing="ij")
+        widths, heights = np.meshgrid(np.diff(xLimits), np.diff(yLimits), indexing="ij")
+        boxes = (x0, y0, widths, heights)
+        imageStats = computeBoxStatistics(image, bad, 1, *boxes, statistic, sctrl)
+        skyStats = computeBoxStatistics(skyImage, None, 0, *boxes, statistic, sctrl)
         return imageStats.getValue(statistic), skyStats.getValue(statistic)
 
     def solveScales(

@@ -4,8 +4,7 @@
 the statistics image of afw's ``BackgroundMI(image, bctrl)`` constructor
 (lsst/afw ``BackgroundMI.cc``).  Binning is one compiled pass over the
 pixels (`._kernels.blockSum`, `._kernels.blockOr`); the background cells are
-gathered into one padded ``(nCells, cellPixels)`` array and reduced by
-`computeGroupStatistics` in a single call.
+reduced by `computeBoxStatistics` in a single call, straight from the image.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from ..image import ImageBase, ImageD, ImageF, Mask, MaskedImageF
 from ._bin_geometry import binGeometry
 from ._errors import InvalidParameterError
 from ._kernels import blockOr, blockSum
-from ._statistics import Property, StatisticsControl, _checkFlags, computeGroupStatistics
+from ._statistics import Property, StatisticsControl, _checkFlags, computeBoxStatistics
 
 
 def _checkBinning(binX: int, binY: int) -> None:
@@ -95,30 +94,6 @@ def binImage[T: (ImageF, ImageD, MaskedImageF)](
     raise TypeError(f"binImage: expected an ImageF, ImageD or MaskedImageF, got {type(image).__name__}")
 
 
-def _tilesAxis(indices: np.ndarray, length: int) -> bool:
-    """Whether the ``(nCells, cellSize)`` pixel indices are exactly ``0 ... length - 1`` in order."""
-    return indices.size == length and bool(np.array_equal(indices.reshape(-1), np.arange(length)))
-
-
-def _gatherCells(array: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """Copy cells of ``array`` into an ``(nCells, cellPixels)`` array, row-major over cells.
-
-    ``rows`` is ``(ny, cellHeight)`` and ``columns`` ``(nx, cellWidth)``:
-    the pixel indices of each cell along each axis.  Two ``take`` calls
-    (whole rows, then columns) beat one broadcast fancy index.
-    """
-    ny, cellHeight = rows.shape
-    nx, cellWidth = columns.shape
-    if _tilesAxis(rows, array.shape[0]) and _tilesAxis(columns, array.shape[1]):
-        # Equal cells covering the array (4000 x 4072 in 1000 x 1018 cells): one copy.
-        byCell = array.reshape(ny, cellHeight, nx, cellWidth).transpose(0, 2, 1, 3)
-        return byCell.reshape(ny * nx, cellHeight * cellWidth)
-    cellRows = np.take(array, rows.reshape(-1), axis=0)
-    cellPixels = np.take(cellRows, columns.reshape(-1), axis=1)
-    byCell = cellPixels.reshape(ny, cellHeight, nx, cellWidth).transpose(0, 2, 1, 3)
-    return byCell.reshape(ny * nx, cellHeight * cellWidth)
-
-
 def makeBackgroundStatsImage(
     maskedImage: MaskedImageF, nx: int, ny: int, prop: Property, sctrl: StatisticsControl
 ) -> MaskedImageF:
@@ -153,10 +128,8 @@ def makeBackgroundStatsImage(
 
     Notes
     -----
-    The cells are afw's (`binGeometry`, in LOCAL pixels): their sizes
-    differ by at most one pixel, so they are gathered into one array of
-    the largest cell size, the spare entries marked as not good, and all
-    cells are reduced together.
+    The cells are afw's (`binGeometry`, in LOCAL pixels); all cells are
+    reduced together by `computeBoxStatistics`, straight from the image.
     """
     if not isinstance(maskedImage, MaskedImageF):
         raise TypeError(
@@ -181,25 +154,20 @@ def makeBackgroundStatsImage(
             )
 
     xCells, yCells = binGeometry(width, nx), binGeometry(height, ny)
-    cellWidth, cellHeight = int(xCells.size.max()), int(yCells.size.max())
-    xOffsets, yOffsets = np.arange(cellWidth), np.arange(cellHeight)
-    # Pixel indices of every cell padded to the largest size; the padding
-    # reads a real pixel (clamped into the image) but is marked not good.
-    columns = np.minimum(xCells.origin[:, np.newaxis] + xOffsets, width - 1)
-    rows = np.minimum(yCells.origin[:, np.newaxis] + yOffsets, height - 1)
-    inCell = (yOffsets < yCells.size[:, np.newaxis])[:, np.newaxis, :, np.newaxis] & (
-        xOffsets < xCells.size[:, np.newaxis]
-    )[np.newaxis, :, np.newaxis, :]
-
-    values = _gatherCells(maskedImage.image.array, rows, columns)
-    andMask = sctrl.getAndMask()
-    if andMask == 0:
-        good = inCell.reshape(values.shape)
-    else:
-        good = _gatherCells((maskedImage.mask.array & andMask) == 0, rows, columns)
-        good &= inCell.reshape(values.shape)
-    nPixels = (yCells.size[:, np.newaxis] * xCells.size[np.newaxis, :]).reshape(-1)
-    stats = computeGroupStatistics(values, good, statistic | Property.ERRORS, sctrl, nPixels=nPixels)
+    # Cells row-major (y outer, x inner), read straight from the image.
+    x0, y0 = np.meshgrid(xCells.origin, yCells.origin)
+    widths, heights = np.meshgrid(xCells.size, yCells.size)
+    stats = computeBoxStatistics(
+        maskedImage.image.array,
+        maskedImage.mask.array,
+        sctrl.getAndMask(),
+        x0,
+        y0,
+        widths,
+        heights,
+        statistic | Property.ERRORS,
+        sctrl,
+    )
 
     statsImage = MaskedImageF(nx, ny)
     statsImage.image.array[...] = stats.getValue(statistic).reshape(ny, nx)

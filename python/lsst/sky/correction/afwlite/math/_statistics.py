@@ -7,10 +7,13 @@ entries take part (padding entries are simply not good).  `makeStatistics`
 runs it on one group (a whole image); the background code runs it on all the
 cells of an image in one call.
 
-Every reduction is vectorised over whole arrays.  Sums are accumulated in
-float64, as afw's double accumulators do, but on blocks of at most
-``_CHUNK_ELEMENTS`` pixels at a time, so a 16-megapixel float32 detector is
-never copied to float64 as a whole.
+The reductions are compiled kernels (`._kernels_statistics`) over the groups
+held flat: sums are accumulated in float64 in pixel order, as afw's double
+accumulators do (into four interleaved partial sums); the quartiles are
+selected exactly without sorting; each clipping pass is one sweep over a
+compact copy of the usable values.
+`computeBoxStatistics` runs the same algorithm on boxes of a 2-d image
+without first copying them into padded rows.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = [
     "Property",
     "Statistics",
     "StatisticsControl",
+    "computeBoxStatistics",
     "computeGroupStatistics",
     "makeStatistics",
     "stringToStatisticsProperty",
@@ -45,16 +49,16 @@ __all__ = [
 
 import enum
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._unsupported import notImplemented
 from ..image import ImageBase, Mask, MaskedImageF
 from ._errors import InvalidParameterError
-from ._kernels_statistics import clippedRunSums
+from ._kernels_statistics import clipSums, gatherBoxes, gatherUsable, selectRanks, usableMoments
 
 
 class Property(enum.IntFlag):
@@ -105,12 +109,11 @@ _ALL_FLAGS = int(sum(p.value for p in Property))
 #: One Gaussian sigma in units of the interquartile range (afw's IQ_TO_STDEV).
 IQ_TO_STDEV = 0.741301109252802
 
-# Pixels per block in the float64 reductions: 2 MiB of float64, which stays
-# in cache and bounds the temporaries whatever the image size.
-_CHUNK_ELEMENTS = 1 << 18
-
 # A double that rounds to +-inf when cast to float: |v| >= FLT_MAX + half an ulp.
 _FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
+
+# The fractions whose percentiles give the median and the interquartile range.
+_QUARTILES = np.array([0.25, 0.5, 0.75])
 
 _CLIP_FLAGS = Property.MEANCLIP | Property.STDEVCLIP | Property.VARIANCECLIP | Property.NCLIPPED
 _ORDER_FLAGS = Property.MEDIAN | Property.IQRANGE | _CLIP_FLAGS
@@ -352,53 +355,6 @@ class GroupStatistics:
         return wanted
 
 
-def _blocks(nGroups: int, nPix: int) -> Iterator[tuple[slice, slice]]:
-    """Tile an ``(nGroups, nPix)`` array with blocks of at most ``_CHUNK_ELEMENTS``."""
-    rowStep = max(1, _CHUNK_ELEMENTS // max(nPix, 1))
-    colStep = max(1, min(nPix, _CHUNK_ELEMENTS))
-    for row in range(0, nGroups, rowStep):
-        for col in range(0, nPix, colStep):
-            yield slice(row, row + rowStep), slice(col, col + colStep)
-
-
-def _shiftedSums(
-    values: np.ndarray,
-    include: np.ndarray | None,
-    center: np.ndarray,
-    halfWidth: np.ndarray | None = None,
-    squares: bool = True,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Count, sum and sum of squares of ``values - center`` per group, in float64.
-
-    This is afw's ``processPixels``: entries are used where ``include``
-    holds (everywhere when `None`) and, given ``halfWidth``, where
-    ``|value - center| <= halfWidth`` in double (inclusive), a test that NaN
-    values and NaN centres or widths never pass.
-    """
-    nGroups, nPix = values.shape
-    count = np.zeros(nGroups, dtype=np.int64)
-    sum1 = np.zeros(nGroups)
-    sum2 = np.zeros(nGroups)
-    for rows, cols in _blocks(nGroups, nPix):
-        delta = values[rows, cols].astype(np.float64)
-        delta -= center[rows, np.newaxis]
-        if halfWidth is not None:
-            keep = np.abs(delta) <= halfWidth[rows, np.newaxis]
-            if include is not None:
-                keep &= include[rows, cols]
-        elif include is not None:
-            keep = include[rows, cols]
-        else:
-            keep = np.ones(delta.shape, dtype=bool)
-        # Zero the unused entries (a multiply would turn NaN * 0 into NaN).
-        np.copyto(delta, 0.0, where=~keep)
-        count[rows] += np.count_nonzero(keep, axis=1)
-        sum1[rows] += delta.sum(axis=1)
-        if squares:
-            sum2[rows] += np.einsum("ij,ij->i", delta, delta)
-    return count, sum1, sum2
-
-
 def _meanAndVariance(
     count: np.ndarray, sum1: np.ndarray, sum2: np.ndarray, center: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -414,23 +370,17 @@ def _meanAndVariance(
     return center + mean, variance
 
 
-def _percentile(ordered: np.ndarray, count: np.ndarray, fraction: float) -> np.ndarray:
+def _percentile(low: np.ndarray, high: np.ndarray, count: np.ndarray, fraction: float) -> np.ndarray:
     """Percentiles as afw's ``percentile`` computes them: linear interpolation at ``fraction * (n - 1)``.
 
-    ``ordered`` holds each group's values sorted, padded with NaN after the
-    first ``count`` entries.
+    ``low`` and ``high`` are each group's values of ranks ``floor(fraction *
+    (count - 1))`` and the next among its ``count`` ordered values.
     """
-    nGroups, nPix = ordered.shape
-    if nPix == 0:
-        return np.full(nGroups, np.nan)
     index = fraction * (count - 1).astype(np.float64)
-    lower = np.clip(np.floor(index).astype(np.int64), 0, nPix - 1)
-    upper = np.minimum(lower + 1, nPix - 1)
-    lowValue = np.take_along_axis(ordered, lower[:, np.newaxis], axis=1)[:, 0].astype(np.float64)
-    highValue = np.take_along_axis(ordered, upper[:, np.newaxis], axis=1)[:, 0].astype(np.float64)
+    lower = np.maximum(np.floor(index), 0.0)
     with np.errstate(invalid="ignore"):
-        result = ((lower + 1) - index) * lowValue + (index - lower) * highValue
-    result = np.where(count == 1, ordered[:, 0].astype(np.float64), result)
+        result = ((lower + 1) - index) * low + (index - lower) * high
+    result = np.where(count == 1, low, result)
     return np.where(count == 0, np.nan, result)
 
 
@@ -484,7 +434,9 @@ def computeGroupStatistics(
     clipping pass 0 keeps ``|v - median| <= numSigmaClip * IQ_TO_STDEV *
     IQR``, later passes ``|v - meanClip| <= numSigmaClip * sqrt(varClip)``
     (the IQR width again when ``NPOINT <= 1``), each pass over all usable
-    pixels.  All groups are sorted and clipped together.
+    pixels.  The quartiles are selected exactly, without sorting; the clip
+    sums run in pixel order in double and so differ from afw's only by
+    rounding.
     """
     sctrl = StatisticsControl() if sctrl is None else sctrl
     _checkSupported(sctrl)
@@ -502,25 +454,141 @@ def computeGroupStatistics(
             raise InvalidParameterError(
                 f"computeGroupStatistics: {name} has shape {np.shape(array)}, values {values.shape}"
             )
-    if good is None:
-        good = np.ones(values.shape, dtype=bool)
-    elif good.dtype != np.bool_:
+    if good is not None and good.dtype != np.bool_:
         raise TypeError(f"computeGroupStatistics: good must be a bool array, got {good.dtype}")
     total = np.full(nGroups, nPix, dtype=np.int64) if nPixels is None else np.asarray(nPixels, np.int64)
+    if not sctrl.getNanSafe() and flags & (Property.MIN | Property.MAX):
+        _refuseNonFiniteExtremes(values if good is None else values[good])
 
-    usable = good & _finiteAsFloat(values) if sctrl.getNanSafe() else good
-    if (
-        not sctrl.getNanSafe()
-        and flags & (Property.MIN | Property.MAX)
-        and not _finiteAsFloat(values[good]).all()
+    flat = np.ascontiguousarray(values).reshape(-1)
+    offsets = np.arange(nGroups + 1, dtype=np.int64) * nPix
+    goodFlat = None if good is None else np.ascontiguousarray(good).reshape(-1)
+    if flags & _ORDER_FLAGS or mask is not None:
+        # The order statistics and clipping passes (and the OR mask) work on
+        # a compact copy of the usable values, in pixel order.
+        maskFlat = None if mask is None else np.ascontiguousarray(mask).reshape(-1)
+        buffer, bufferOffsets, orBits = gatherUsable(flat, offsets, goodFlat, sctrl.getNanSafe(), maskFlat)
+        orMask = None if mask is None else orBits.astype(np.int32)
+        return _usableStatistics(buffer, bufferOffsets, None, False, flags, sctrl, total, orMask)
+    return _usableStatistics(flat, offsets, goodFlat, sctrl.getNanSafe(), flags, sctrl, total, None)
+
+
+def computeBoxStatistics(
+    image: np.ndarray,
+    maskBits: np.ndarray | None,
+    andMask: int,
+    x0: ArrayLike,
+    y0: ArrayLike,
+    widths: ArrayLike,
+    heights: ArrayLike,
+    flags: int,
+    sctrl: StatisticsControl | None = None,
+) -> GroupStatistics:
+    """Compute afw statistics of boxes of an image, without copying them into padded rows.
+
+    The result is `computeGroupStatistics`'s on rows holding each box's
+    pixels (row by row) with ``good = (maskBits & andMask) == 0`` and
+    ``nPixels`` the box areas.
+
+    Parameters
+    ----------
+    image : `numpy.ndarray`
+        2-d float32 or float64 pixels.
+    maskBits : `numpy.ndarray` or `None`
+        Integer mask bits, or a bool array (`True` = bad, read as bit 1),
+        of ``image``'s shape; `None` excludes nothing.
+    andMask : `int`
+        Bits of ``maskBits`` that exclude a pixel (ignored without ``maskBits``).
+    x0, y0, widths, heights : array-like of `int`
+        Box ``k`` is ``image[y0[k]:y0[k] + heights[k], x0[k]:x0[k] + widths[k]]``
+        (LOCAL indices); boxes may overlap and must lie inside the image.
+    flags : `int`
+        `Property` bits to compute (``ORMASK`` gives no OR mask here).
+    sctrl : `StatisticsControl`, optional
+        Clipping parameters and NaN handling.
+
+    Returns
+    -------
+    result : `GroupStatistics`
+        One value (and error) per box; ``orMask`` is `None`.
+
+    Raises
+    ------
+    TypeError
+        Raised for a pixel type other than float32/float64 or a non-integer mask.
+    InvalidParameterError
+        Raised for arrays of the wrong shape or boxes outside the image.
+    """
+    sctrl = StatisticsControl() if sctrl is None else sctrl
+    _checkSupported(sctrl)
+    flags = _checkFlags(flags, "computeBoxStatistics")
+    image = np.asarray(image)
+    if image.ndim != 2:
+        raise InvalidParameterError(f"computeBoxStatistics: image must be 2-d, got {image.shape}")
+    if image.dtype not in (np.float32, np.float64):
+        raise TypeError(f"computeBoxStatistics: image must be float32 or float64, got {image.dtype}")
+    if maskBits is not None:
+        if maskBits.shape != image.shape:
+            raise InvalidParameterError(
+                f"computeBoxStatistics: maskBits has shape {maskBits.shape}, image {image.shape}"
+            )
+        if not (maskBits.dtype == np.bool_ or np.issubdtype(maskBits.dtype, np.integer)):
+            raise TypeError(f"computeBoxStatistics: maskBits must hold integer bits, got {maskBits.dtype}")
+    left, bottom, boxWidths, boxHeights = (
+        np.asarray(a, dtype=np.int64).reshape(-1) for a in (x0, y0, widths, heights)
+    )
+    if not left.size == bottom.size == boxWidths.size == boxHeights.size:
+        raise InvalidParameterError("computeBoxStatistics: x0, y0, widths and heights differ in length")
+    height, width = image.shape
+    if left.size and (
+        (left < 0).any()
+        or (bottom < 0).any()
+        or (boxWidths < 0).any()
+        or (boxHeights < 0).any()
+        or (left + boxWidths > width).any()
+        or (bottom + boxHeights > height).any()
     ):
-        # afw forces its finiteness test on for the MIN/MAX pass but not for the crude-mean
-        # pass before it, so its answer depends on where the non-finite pixels fall.
+        raise InvalidParameterError(f"computeBoxStatistics: boxes must lie inside the {width}x{height} image")
+    buffer, offsets = gatherBoxes(
+        image, maskBits, andMask, sctrl.getNanSafe(), left, bottom, boxWidths, boxHeights
+    )
+    if not sctrl.getNanSafe() and flags & (Property.MIN | Property.MAX):
+        _refuseNonFiniteExtremes(buffer)
+    return _usableStatistics(buffer, offsets, None, False, flags, sctrl, boxWidths * boxHeights, None)
+
+
+def _refuseNonFiniteExtremes(usableValues: np.ndarray) -> None:
+    """Raise for MIN/MAX of non-finite pixels with ``isNanSafe=False``.
+
+    afw forces its finiteness test on for the MIN/MAX pass but not for the
+    crude-mean pass before it, so its answer depends on where the
+    non-finite pixels fall.
+    """
+    if not _finiteAsFloat(usableValues).all():
         notImplemented(
             "MIN/MAX of non-finite pixels with isNanSafe=False (afw's answer depends on pixel order)",
             "lsst.afw.math.Statistics",
         )
-    npoint = np.count_nonzero(usable, axis=1)
+
+
+def _usableStatistics(
+    flat: np.ndarray,
+    offsets: np.ndarray,
+    good: np.ndarray | None,
+    filterFinite: bool,
+    flags: Property,
+    sctrl: StatisticsControl,
+    total: np.ndarray,
+    orMask: np.ndarray | None,
+) -> GroupStatistics:
+    """The afw statistics of groups held flat (group ``g`` is ``flat[offsets[g]:offsets[g + 1]]``).
+
+    Entries are usable where ``good`` holds (everywhere when `None`) and,
+    with ``filterFinite``, where they are finite once cast to float.  The
+    order statistics and clipping need ``flat`` to hold only usable entries
+    (``good`` `None`, ``filterFinite`` false), as `gatherUsable` leaves them.
+    """
+    nGroups = offsets.size - 1
     wantErrors = bool(flags & Property.ERRORS)
     results: dict[Property, np.ndarray] = {}
     errors: dict[Property, np.ndarray] = {}
@@ -530,41 +598,44 @@ def computeGroupStatistics(
     needVariance = bool(flags & (Property.STDEV | Property.VARIANCE | Property.MEANSQUARE)) or (
         wantErrors and bool(flags & (Property.MEAN | Property.MEDIAN))
     )
+    needSums = needVariance or bool(flags & (Property.MEAN | Property.SUM))
+    wantExtremes = bool(flags & (Property.MIN | Property.MAX))
     mean: np.ndarray | None = None
     variance: np.ndarray | None = None
     sumAll: np.ndarray | None = None
-    if needVariance or flags & (Property.MEAN | Property.SUM):
-        _, roughSum, _ = _shiftedSums(values, usable, np.zeros(nGroups), squares=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rough = np.where(npoint > 0, roughSum / npoint, 0.0)
+    low = high = None
+    if needSums or wantExtremes or good is not None or filterFinite:
+        npoint, roughSum, rough, sum1, sum2, low, high = usableMoments(
+            flat, offsets, good, filterFinite, needVariance, wantExtremes
+        )
         if needVariance:
-            _, sum1, sum2 = _shiftedSums(values, usable, rough)
             mean, variance = _meanAndVariance(npoint, sum1, sum2, rough)
             sumAll = sum1 + npoint * rough
-        else:
+        elif needSums:
             sumAll = roughSum
             with np.errstate(divide="ignore", invalid="ignore"):
                 mean = roughSum / npoint
+    else:
+        npoint = np.diff(offsets)
 
     median: np.ndarray | None = None
     iqr: np.ndarray | None = None
-    ordered: np.ndarray | None = None
-    count: np.ndarray | None = None
     if flags & _ORDER_FLAGS:
         # afw sorts a copy of the usable pixels; with isNanSafe=False afw's
         # result is undefined if NaNs are in it, and here they are left out.
-        orderable = usable if sctrl.getNanSafe() else good & ~np.isnan(values)
-        ordered = np.where(orderable, values, np.nan)
-        ordered.sort(axis=1)
-        count = np.count_nonzero(orderable, axis=1)
-        median = _percentile(ordered, count, 0.5)
-        iqr = _percentile(ordered, count, 0.75) - _percentile(ordered, count, 0.25)
+        lowValues, highValues, orderable = selectRanks(flat, offsets, _QUARTILES)
+        quartiles = [
+            _percentile(lowValues[:, i], highValues[:, i], orderable, float(f))
+            for i, f in enumerate(_QUARTILES)
+        ]
+        median = quartiles[1]
+        iqr = quartiles[2] - quartiles[0]
 
     nClip = npoint
     meanClip: np.ndarray | None = None
     varClip: np.ndarray | None = None
     if flags & _CLIP_FLAGS:
-        assert median is not None and iqr is not None and ordered is not None and count is not None
+        assert median is not None and iqr is not None
         numSigma = sctrl.getNumSigmaClip()
         iqrWidth = numSigma * IQ_TO_STDEV * iqr
         meanClip = np.full(nGroups, np.nan)
@@ -577,11 +648,9 @@ def computeGroupStatistics(
                 with np.errstate(invalid="ignore"):
                     sigma = np.sqrt(np.where(varClip < 0, 0.0, varClip))
                 width = np.where(npoint > 1, numSigma * sigma, iqrWidth)
-            # Each pass clips all usable pixels.  ``ordered`` holds exactly
-            # those that can pass the clip test (NaN never does; it fills the
-            # other entries), so it needs no separate mask.  NaN centres or
-            # widths keep nothing, so those groups come out NaN.
-            nClip, sum1, sum2 = clippedRunSums(ordered, count, center, width)
+            # Each pass clips all usable pixels.  NaN pixels, centres and
+            # widths pass nothing, so groups with a NaN centre or width come out NaN.
+            nClip, sum1, sum2 = clipSums(flat, offsets, center, width)
             meanClip, varClip = _meanAndVariance(nClip, sum1, sum2, center)
 
     def store(prop: Property, value: np.ndarray, error: np.ndarray | float) -> None:
@@ -619,19 +688,11 @@ def computeGroupStatistics(
             # afw's getResult leaves the VARIANCECLIP error at NaN.
             store(Property.VARIANCECLIP, varClip, np.nan)
             store(Property.STDEVCLIP, stdevClip, 0.5 * np.sqrt(clipVarianceVariance) / stdevClip)
-    if flags & (Property.MIN | Property.MAX):
+    if low is not None and high is not None:
         # No usable pixel gives NaN, as in afw.
         empty = npoint == 0
-        if flags & Property.MIN:
-            low = np.min(values, axis=1, where=usable, initial=np.inf).astype(np.float64)
-            store(Property.MIN, np.where(empty, np.nan, low), 0.0)
-        if flags & Property.MAX:
-            high = np.max(values, axis=1, where=usable, initial=-np.inf).astype(np.float64)
-            store(Property.MAX, np.where(empty, np.nan, high), 0.0)
-
-    orMask = None
-    if mask is not None:
-        orMask = np.bitwise_or.reduce(np.where(usable, mask, 0), axis=1).astype(np.int32)
+        store(Property.MIN, np.where(empty, np.nan, low), 0.0)
+        store(Property.MAX, np.where(empty, np.nan, high), 0.0)
     return GroupStatistics(flags=flags, values=results, errors=errors, orMask=orMask)
 
 
