@@ -218,3 +218,14 @@ def test_readme_layout_names_every_top_level_module() -> None:
     entries |= {path.name for path in package.glob("*.py") if path.name != "__init__.py"}
     missing = sorted(entry for entry in entries if f"`{entry}`" not in layout)
     assert missing == []
+
+
+def test_test_module_basenames_are_unique() -> None:
+    """pytest imports test modules by basename (the test folders are not packages): two
+    ``test_x.py`` in different folders make collection fail under ``make test``."""
+    tests = Path(__file__).resolve().parent
+    seen: dict[str, list[str]] = {}
+    for path in sorted(tests.rglob("test_*.py")):
+        seen.setdefault(path.name, []).append(str(path.relative_to(tests)))
+    clashes = {name: paths for name, paths in seen.items() if len(paths) > 1}
+    assert not clashes, f"test modules sharing a basename: {clashes}"
