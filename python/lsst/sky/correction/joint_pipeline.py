@@ -21,6 +21,7 @@ __all__ = [
     "SkyJointFitTask",
 ]
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,42 +70,23 @@ _LOG_NAME = "lsst.sky.correction"
 class SkyBinsConnections(PipelineTaskConnections, dimensions=("instrument", "visit", "detector")):
     """Connections of `SkyBinsTask`: one detector's inputs of `SkyCorrectionTask`, its bins out."""
 
-    calExp = cT.Input(
-        doc="Background-subtracted calibrated exposure.",
-        name="calexp",
-        deferLoad=True,
-        storageClass=STORAGE_CLASSES.exposure,
-        dimensions=["instrument", "visit", "detector"],
+    # SkyCorrectionTask's inputs, one detector's worth: the same dataset types, storage classes
+    # and dimensions, so the two pipelines read the same repository.
+    calExp = dataclasses.replace(
+        SkyCorrectionConnections.calExps, multiple=False, doc="Background-subtracted calibrated exposure."
     )
-    calBkg = cT.Input(
+    calBkg = dataclasses.replace(
+        SkyCorrectionConnections.calBkgs,
+        multiple=False,
         doc="Subtracted background of the calibrated exposure.",
-        name="calexpBackground",
-        storageClass=STORAGE_CLASSES.background,
-        dimensions=["instrument", "visit", "detector"],
     )
-    backgroundToPhotometricRatio = cT.Input(
-        doc="Ratio of a background-flattened image to a photometric-flattened image. "
-        "Only used if doApplyFlatBackgroundRatio is True.",
-        name="background_to_photometric_ratio",
-        storageClass=STORAGE_CLASSES.image,
-        dimensions=["instrument", "visit", "detector"],
-        deferLoad=True,
+    backgroundToPhotometricRatio = dataclasses.replace(
+        SkyCorrectionConnections.backgroundToPhotometricRatioHandles, multiple=False
     )
-    skyFrame = cT.PrerequisiteInput(
-        doc="Calibration sky frame.",
-        name="sky",
-        deferLoad=True,
-        storageClass=STORAGE_CLASSES.exposure,
-        dimensions=["instrument", "physical_filter", "detector"],
-        isCalibration=True,
+    skyFrame = dataclasses.replace(
+        SkyCorrectionConnections.skyFrames, multiple=False, doc="Calibration sky frame."
     )
-    camera = cT.PrerequisiteInput(
-        doc="Input camera.",
-        name="camera",
-        storageClass=STORAGE_CLASSES.camera,
-        dimensions=["instrument"],
-        isCalibration=True,
-    )
+    camera = SkyCorrectionConnections.camera
     skyBins = cT.Output(
         doc="The joint fit's bin statistics of the restored, object-masked calexp, its inverted "
         "calexpBackground, the sky frame's background element and the binned images for the mosaics.",
@@ -273,13 +255,7 @@ class SkyJointFitConnections(PipelineTaskConnections, dimensions=("instrument", 
         storageClass=STORAGE_CLASSES.detectorSkyBins,
         dimensions=["instrument", "visit", "detector"],
     )
-    camera = cT.PrerequisiteInput(
-        doc="Input camera.",
-        name="camera",
-        storageClass=STORAGE_CLASSES.camera,
-        dimensions=["instrument"],
-        isCalibration=True,
-    )
+    camera = SkyCorrectionConnections.camera
     # The outputs are SkyCorrectionTask's: same names, storage classes and dimensions.
     skyCorr = SkyCorrectionConnections.skyCorr
     calExpMosaic = SkyCorrectionConnections.calExpMosaic
