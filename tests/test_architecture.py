@@ -39,7 +39,7 @@ PACKAGE_LAYERS: list[tuple[str, ...]] = [
     ("_runs",),
     ("cameras",),
     ("afwlite",),
-    ("errors", "version", "_progress"),
+    ("errors", "version", "_progress", "_logging"),
 ]
 
 #: Layers inside afwlite, highest first: afw's own order (an Exposure carries

@@ -27,7 +27,6 @@ from typing import Any
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base.connectionTypes as cT
-import lsst.utils.logging
 from lsst.pipe.base import (
     InputQuantizedConnection,
     OutputQuantizedConnection,
@@ -42,6 +41,7 @@ from lsst.utils.timer import timeMethod
 from ._afw_interop import AFWLITE, afwFamily, backgroundListTo, cameraFrom, familyOf, imageTo
 from ._input_checks import checkRunInputs
 from ._inputs import BackgroundListInput, CameraLike, ExposureInput, ImageInput, fetchExposure
+from ._logging import withPackageLog
 from ._parallel import DetectorPool, WorkLedger
 from ._sky_bins import DetectorSkyBins
 from ._storage_classes import STORAGE_CLASSES
@@ -60,9 +60,6 @@ from .sky_correction import (
     restoreOriginalBackground,
 )
 from .sky_measurement import SkyMeasurementConfig, SkyMeasurementTask
-
-_LOG_NAME = "lsst.sky.correction"
-
 
 # Step 1: one detector ----------------------------------------------------------------------------
 
@@ -149,9 +146,7 @@ class SkyBinsTask(PipelineTask):
     _DefaultName = "skyCorrBins"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("parentTask") is None and kwargs.get("log") is None:
-            kwargs["log"] = lsst.utils.logging.getLogger(_LOG_NAME)
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **withPackageLog(kwargs))
         self.makeSubtask("sky")
         self.makeSubtask("maskObjects")
         self.sky: SkyMeasurementTask
@@ -283,9 +278,7 @@ class SkyJointFitTask(PipelineTask):
     _DefaultName = "skyCorrJointFit"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("parentTask") is None and kwargs.get("log") is None:
-            kwargs["log"] = lsst.utils.logging.getLogger(_LOG_NAME)
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **withPackageLog(kwargs))
 
     def runQuantum(
         self,

@@ -21,7 +21,6 @@ import numpy as np
 
 import lsst.pex.config as pexConfig
 import lsst.pipe.base.connectionTypes as cT
-import lsst.utils.logging
 from lsst.pipe.base import (
     AlgorithmError,
     AnnotatedPartialOutputsError,
@@ -67,6 +66,7 @@ from ._inputs import (
     getQuantumInputs,
     resolveDetector,
 )
+from ._logging import withPackageLog
 from ._masks import knownPlaneBits
 from ._parallel import DetectorPool, WorkLedger, usableCores
 from ._pixel_cache import DetectorPixelCache
@@ -335,10 +335,7 @@ class SkyCorrectionTask(PipelineTask):
     _DefaultName = "skyCorr"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if kwargs.get("parentTask") is None and kwargs.get("log") is None:
-            # Log as lsst.sky.correction.skyCorr (pipe_base would pick lsst.skyCorr).
-            kwargs["log"] = lsst.utils.logging.getLogger("lsst.sky.correction")
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **withPackageLog(kwargs))
         self.makeSubtask("sky")
         self.makeSubtask("maskObjects")
         self.sky: SkyMeasurementTask

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 import lsst.pex.config as pexConfig
-import lsst.utils.logging
 from lsst.pipe.base import Task
 
+from ._logging import withPackageLog
 from ._masks import knownPlaneBits
 from .afwlite.geom import Box2I, Point2I
 from .afwlite.image import ExposureF, ImageF, MaskedImageF, makeExposure
@@ -199,11 +199,7 @@ class SkyMeasurementTask(Task):
     _DefaultName = "skyMeasurement"
 
     def __init__(self, config: SkyMeasurementConfig | None = None, **kwargs: Any) -> None:
-        if kwargs.get("parentTask") is None and kwargs.get("log") is None:
-            # A stand-alone task logs as lsst.sky.correction.skyMeasurement;
-            # a subtask logs under its parent, as usual.
-            kwargs["log"] = lsst.utils.logging.getLogger("lsst.sky.correction")
-        super().__init__(config=config, **kwargs)
+        super().__init__(config=config, **withPackageLog(kwargs))
 
     # Persistence -------------------------------------------------------------------
     @staticmethod
