@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from detection_oracle import numpy_above, numpy_peaks_per_label
 from scipy import ndimage
 
 from lsst.sky.correction.afwlite.geom import Point2I
@@ -24,15 +25,6 @@ SIGMA = 1.5
 
 
 # The numpy formulation ---------------------------------------------------------------------------------
-def numpy_above(image: np.ndarray, variance: np.ndarray | None, level: float, positive: bool) -> np.ndarray:
-    if variance is not None:
-        with np.errstate(invalid="ignore"):
-            cut = np.sqrt(variance)
-        cut *= np.float32(level)
-        return image >= cut if positive else image <= -cut
-    return image >= np.float32(level) if positive else image <= np.float32(-level)
-
-
 def numpy_label(above: np.ndarray, include: np.ndarray | None, minPixels: int) -> tuple[np.ndarray, int]:
     labels, count = ndimage.label(above, structure=EIGHT)
     if count == 0:
@@ -50,19 +42,7 @@ def numpy_label(above: np.ndarray, include: np.ndarray | None, minPixels: int) -
 def numpy_peaks(image: np.ndarray, labels: np.ndarray, count: int, positive: bool) -> int:
     if count == 0:
         return 0
-    width = image.shape[1]
-    rows, columns = np.nonzero(labels[1:-1, 1:-1] != 0)
-    flat = (rows + 1) * width + (columns + 1)
-    pixels = image.ravel()
-    values = pixels[flat]
-    blocked = np.zeros(flat.size, dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                neighbour = pixels[flat + (dy * width + dx)]
-                blocked |= (neighbour > values) if positive else (neighbour < values)
-    perFootprint = np.bincount(labels.ravel()[flat[~blocked]], minlength=count + 1)[1:]
-    return int(np.maximum(perFootprint, 1).sum())
+    return int(np.maximum(numpy_peaks_per_label(image, labels, count, positive), 1).sum())
 
 
 def stencil_structure(radius: int, isotropic: bool) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from detection_oracle import numpy_above, numpy_peaks_per_label
 from scipy import ndimage
 
 from lsst.sky.correction._dilation import stencilHalfWidths
@@ -21,32 +22,6 @@ EIGHT = np.ones((3, 3), dtype=bool)
 
 
 # Independent expectations ---------------------------------------------------------------------------
-def numpy_above(image: np.ndarray, variance: np.ndarray | None, level: float, positive: bool) -> np.ndarray:
-    """The threshold test as the numpy detection wrote it (float32 cut, NaN never above)."""
-    if variance is not None:
-        with np.errstate(invalid="ignore"):
-            cut = np.sqrt(variance)
-        cut *= np.float32(level)
-        return image >= cut if positive else image <= -cut
-    return image >= np.float32(level) if positive else image <= np.float32(-level)
-
-
-def numpy_peaks_per_label(image: np.ndarray, labels: np.ndarray, count: int, positive: bool) -> np.ndarray:
-    """Per-label peaks by the numpy gathers of the old detection (before the one-per-footprint minimum)."""
-    width = image.shape[1]
-    rows, columns = np.nonzero(labels[1:-1, 1:-1] != 0)
-    flat = (rows + 1) * width + (columns + 1)
-    pixels = image.ravel()
-    values = pixels[flat]
-    blocked = np.zeros(flat.size, dtype=bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if dy or dx:
-                neighbour = pixels[flat + (dy * width + dx)]
-                blocked |= (neighbour > values) if positive else (neighbour < values)
-    return np.bincount(labels.ravel()[flat[~blocked]], minlength=count + 1)[1:]
-
-
 def stencil_structure(halfWidths: np.ndarray) -> np.ndarray:
     reach, widest = halfWidths.size - 1, int(halfWidths.max())
     structure = np.zeros((2 * reach + 1, 2 * widest + 1), dtype=bool)
